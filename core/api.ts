@@ -1,0 +1,60 @@
+/**
+ * The operations Rampart offers. The HTTP bridge, the gRPC server and embedding programs all
+ * call exactly these; each takes the call context and raw params and returns v1 JSON objects.
+ *
+ * Params follow the JSON v1 API (../shared/spec/http-v1.md): path ids under `id`, the
+ * wrapper object under the singular resource name (`user`, `realm`), `request`, `expands`,
+ * `realm_id`, list params. Values may be strings (query strings) where numbers or arrays are
+ * expected; core coerces and validates them.
+ */
+import type { CallContext, JsonObject, ListResult, Params } from "./context.ts";
+
+/** One operation: context + raw params in, v1 JSON out. Rejects with CoreError. */
+export type Operation<R = JsonObject> = (ctx: CallContext, params: Params) => Promise<R>;
+
+export interface RealmOperations {
+  list: Operation<ListResult>;
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  /** Resolves with nothing; only an inactive realm can be deleted (else realm.not_inactive). */
+  delete: Operation<void>;
+  reset: Operation;
+}
+
+export interface UserOperations {
+  list: Operation<ListResult>;
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  delete: Operation<void>;
+  /** `{id: u, password, request, expands}` → user + `token`. */
+  authenticate: Operation;
+}
+
+export interface EventOperations {
+  list: Operation<ListResult>;
+  get: Operation;
+}
+
+/** Account API keys (the `ko_` management keys); used by the CLI and first start. */
+export interface KeyOperations {
+  /** Creates a key; the result holds `key` (`ko_<id>-<secret>`) and `legacy_key` (`key_<secret>`), shown once. */
+  create(input: { permissions?: string[]; name?: string; key?: string }): Promise<JsonObject>;
+  list(): Promise<JsonObject[]>;
+  revoke(id: string): Promise<void>;
+}
+
+/** Everything an embedding program, the HTTP bridge or the gRPC server can call. */
+export interface Rampart {
+  /** The account id (`org_…`) of this server. */
+  readonly accountId: string;
+  realms: RealmOperations;
+  users: UserOperations;
+  events: EventOperations;
+  keys: KeyOperations;
+  /** Resolves when the database answers. */
+  health(): Promise<{ status: "ok" }>;
+  /** Closes the database; further calls fail. */
+  close(): Promise<void>;
+}

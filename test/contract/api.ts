@@ -1,0 +1,61 @@
+/**
+ * The surface-neutral client the contract cases are written against. Each surface
+ * (in-process, HTTP on a real socket, gRPC against a real server) implements it, and the
+ * same cases run against all three.
+ */
+import type { JsonObject, Params } from "@rampart/core";
+
+/** Operation names: `<resource>.<operation>` as in core's Rampart interface. */
+export type OpName =
+  | "realms.list"
+  | "realms.get"
+  | "realms.create"
+  | "realms.update"
+  | "realms.delete"
+  | "realms.reset"
+  | "users.list"
+  | "users.get"
+  | "users.create"
+  | "users.update"
+  | "users.delete"
+  | "users.authenticate"
+  | "events.list"
+  | "events.get";
+
+/** Per-call options. */
+export interface CallOptions {
+  /** The management key to send; `null` sends none. Defaults to the suite's admin key. */
+  apiKey?: string | null;
+  /** Sent as the realm header / metadata. */
+  realmId?: string;
+}
+
+/** A failed call, normalised: the core error kind, the slug and the field messages. */
+export class ApiError extends Error {
+  readonly kind: string;
+  readonly code: string;
+  readonly errors: Record<string, string[]>;
+  readonly requestId: string | undefined;
+  readonly retryAfter: number | undefined;
+  constructor(kind: string, code: string, errors: Record<string, string[]>, requestId?: string, retryAfter?: number) {
+    super(`${kind} ${code} ${JSON.stringify(errors)}`);
+    this.kind = kind;
+    this.code = code;
+    this.errors = errors;
+    this.requestId = requestId;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** What every surface offers the contract cases. */
+export interface ContractApi {
+  readonly name: string;
+  /**
+   * Performs one operation with v1 params (path ids under `id`, wrapper under the resource
+   * name, `request`, `expands`, list params). Resolves with the v1 JSON result (a list is
+   * `{collection, more_results}`; delete resolves `undefined`) plus the request id the
+   * surface reported; rejects with ApiError.
+   */
+  call(op: OpName, params: Params, options?: CallOptions): Promise<{ body: JsonObject | undefined; requestId: string }>;
+  close(): Promise<void>;
+}
