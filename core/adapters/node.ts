@@ -1,0 +1,82 @@
+/**
+ * Node.js dependencies for core: better-sqlite3 and argon2id (@node-rs/argon2) hashing on
+ * libuv's thread pool with bounded concurrency. Only Node entry points import this file.
+ */
+import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import { Algorithm, hash, verify } from "@node-rs/argon2";
+import Database from "better-sqlite3";
+import type { Logger, PasswordHasher, ThrottleSettings } from "../deps.ts";
+import type { OpenOptions } from "../rampart.ts";
+
+/** OWASP's argon2id choice: m=19 MiB, t=2, p=1. */
+export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+/** Limits how many tasks run at once; the rest wait in FIFO order. */
+export class Semaphore {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  /** Tasks waiting for a slot (the hash queue depth). */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/** argon2id hashing off the event loop, at most `concurrency` hashes at a time. */
+export function argon2Hasher(concurrency = Math.max(1, availableParallelism())): PasswordHasher & { queue: Semaphore } {
+  const queue = new Semaphore(concurrency);
+  return {
+    queue,
+    hash: (password) => queue.run(() => hash(password, ARGON2_OPTIONS)),
+    verify: (phc, password) =>
+      queue.run(async () => {
+        try {
+          return await verify(phc, password);
+        } catch {
+          return false;
+        }
+      }),
+  };
+}
+
+/** Options of {@link nodeDeps}. */
+export interface NodeDepsOptions {
+  /** SQLite file path (its folder is created), or ":memory:". */
+  path: string;
+  logger?: Logger;
+  throttle?: Partial<ThrottleSettings>;
+  synchronous?: "FULL" | "NORMAL";
+  hashConcurrency?: number;
+  clock?: () => number;
+  keyCacheMs?: number;
+}
+
+/** Everything `openRampart` needs on Node. */
+export function nodeDeps(options: NodeDepsOptions): OpenOptions {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const database = new Database(options.path);
+  return {
+    database,
+    hasher: argon2Hasher(options.hashConcurrency),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.throttle ? { throttle: options.throttle } : {}),
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.keyCacheMs !== undefined ? { keyCacheMs: options.keyCacheMs } : {}),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * `openRampart`: opens the database (applying migrations), makes sure the account exists,
+ * and returns the operations every surface calls.
+ */
+import type { Rampart } from "./api.ts";
+import type { Logger, RampartDeps, ThrottleSettings } from "./deps.ts";
+import { eventOperations } from "./events.ts";
+import { IdGenerator, randomBase62, webRandom } from "./ids.ts";
+import { KeyRing } from "./keys.ts";
+import { realmOperations } from "./realms.ts";
+import type { Runtime } from "./runtime.ts";
+import { seconds } from "./runtime.ts";
+import { SqliteStore } from "./storage/sqlite.ts";
+import { userOperations } from "./users.ts";
+
+const SILENT: Logger = { info() {}, warn() {}, error() {} };
+
+/** Default failed-login throttling: 10 per user and 100 per IP within 15 minutes. */
+export const DEFAULT_THROTTLE: ThrottleSettings = { perUser: 10, perIp: 100, windowSeconds: 900 };
+
+/** Options of {@link openRampart} beyond the injected dependencies. */
+export interface OpenOptions extends RampartDeps {
+  /** SQLite `synchronous` (default FULL: an acknowledged write survives power loss). */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+/** A Rampart plus the internals tests and benchmarks may inspect. */
+export interface OpenRampart extends Rampart {
+  /** Statements executed so far on the connection (for constant-query checks). */
+  readonly statementCount: () => number;
+  /** Generates and installs the first admin key if none exists yet; returns it once, else null. */
+  bootstrap(adminKey?: string): Promise<{ key: string; legacy_key: string; id: string } | null>;
+}
+
+/** Opens Rampart over the injected SQLite connection and hasher. */
+export function openRampart(deps: OpenOptions): OpenRampart {
+  const clock = deps.clock ?? Date.now;
+  const random = deps.random ?? webRandom;
+  const ids = new IdGenerator(clock, random);
+  const db = new SqliteStore(deps.database, deps.synchronous ?? "FULL");
+  const accountId = db.write((sql) => {
+    const row = sql.get<{ id: string }>("SELECT id FROM account LIMIT 1");
+    if (row) return row.id;
+    const id = ids.next("org");
+    sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", id, seconds(clock()));
+    return id;
+  });
+  let dummy: Promise<string> | undefined;
+  let closed = false;
+  const keyRing = new KeyRing(() => rt, deps.keyCacheMs ?? 5000);
+  const rt: Runtime = {
+    db,
+    clock,
+    ids,
+    random,
+    hasher: deps.hasher,
+    logger: deps.logger ?? SILENT,
+    throttle: { ...DEFAULT_THROTTLE, ...deps.throttle },
+    accountId,
+    authorize: (ctx, permission) => keyRing.authorize(ctx, permission),
+    dummyHash: () => (dummy ??= deps.hasher.hash(randomBase62(32, random))),
+  };
+
+  return {
+    accountId,
+    realms: realmOperations(rt),
+    users: userOperations(rt),
+    events: eventOperations(rt),
+    keys: keyRing.operations(),
+    statementCount: () => db.counter.count,
+    async bootstrap(adminKey) {
+      if (!keyRing.isEmpty()) return null;
+      const created = await keyRing.create(adminKey === undefined ? {} : { key: adminKey, name: "admin" });
+      return { key: created.key as string, legacy_key: created.legacy_key as string, id: created.id as string };
+    },
+    async health() {
+      if (closed) throw new Error("database is closed");
+      db.get("SELECT 1");
+      return { status: "ok" };
+    },
+    async close() {
+      closed = true;
+      db.close();
+    },
+  };
+}

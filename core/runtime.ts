@@ -1,0 +1,32 @@
+/**
+ * The shared internals of one open Rampart: storage, clock, ids, hasher, settings.
+ * Every domain module receives it; nothing outside core sees it.
+ */
+import type { CallContext } from "./context.ts";
+import type { Logger, PasswordHasher, ThrottleSettings } from "./deps.ts";
+import type { IdGenerator, RandomSource } from "./ids.ts";
+import type { SqliteStore } from "./storage/sqlite.ts";
+
+/** A management-key permission. */
+export type Permission = "read" | "write" | "admin_realm";
+
+export interface Runtime {
+  db: SqliteStore;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+  ids: IdGenerator;
+  random: RandomSource;
+  hasher: PasswordHasher;
+  logger: Logger;
+  throttle: ThrottleSettings;
+  accountId: string;
+  /** Checks the call's management credentials; throws PERMISSION_DENIED errors. */
+  authorize(ctx: CallContext, permission: Permission): Promise<void>;
+  /** A valid hash of a random password, verified against when a user has none (equal timing). */
+  dummyHash(): Promise<string>;
+}
+
+/** Unix seconds with millisecond precision, as v1 timestamps are. */
+export function seconds(ms: number): number {
+  return Math.floor(ms) / 1000;
+}

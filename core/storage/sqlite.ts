@@ -1,0 +1,103 @@
+/**
+ * The SQLite adapter: one connection, every statement prepared once and cached, writes in
+ * `BEGIN IMMEDIATE` transactions.
+ *
+ * Transaction bodies are synchronous functions. Because the driver is synchronous, a body
+ * runs to completion without yielding to the event loop, so transactions on the one
+ * connection never interleave and no reader ever sees another caller's uncommitted rows.
+ * Anything slow (password hashing, secret generation) happens before `write()` is called.
+ */
+import type { SqliteDatabase, SqliteStatement, SqlValue } from "../deps.ts";
+import { MIGRATIONS } from "./migrations.ts";
+
+/** Runs statements on the connection. Only ever used synchronously inside read()/write(). */
+export interface Sql {
+  get<T>(sql: string, ...params: SqlValue[]): T | undefined;
+  all<T>(sql: string, ...params: SqlValue[]): T[];
+  run(sql: string, ...params: SqlValue[]): number;
+}
+
+/** Counts statements executed; tests and benchmarks read it to prove expansions are constant. */
+export interface StatementCounter {
+  count: number;
+}
+
+export class SqliteStore implements Sql {
+  readonly #db: SqliteDatabase;
+  readonly #cache = new Map<string, SqliteStatement>();
+  #closed = false;
+  readonly counter: StatementCounter = { count: 0 };
+
+  constructor(db: SqliteDatabase, synchronous: "FULL" | "NORMAL" = "FULL") {
+    this.#db = db;
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA busy_timeout = 5000");
+    this.#migrate();
+  }
+
+  #stmt(sql: string): SqliteStatement {
+    if (this.#closed) throw new Error("database is closed");
+    let s = this.#cache.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#cache.set(sql, s);
+    }
+    this.counter.count++;
+    return s;
+  }
+
+  get<T>(sql: string, ...params: SqlValue[]): T | undefined {
+    return (this.#stmt(sql).get(...params) as T | null) ?? undefined;
+  }
+
+  all<T>(sql: string, ...params: SqlValue[]): T[] {
+    return this.#stmt(sql).all(...params) as T[];
+  }
+
+  run(sql: string, ...params: SqlValue[]): number {
+    return Number(this.#stmt(sql).run(...params).changes);
+  }
+
+  /** Runs `fn` in one write transaction; rolls back if it throws. */
+  write<T>(fn: (sql: Sql) => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn(this);
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  #migrate(): void {
+    const row = this.get<{ user_version: number }>("PRAGMA user_version");
+    const current = row?.user_version ?? 0;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
+        this.#db.exec("COMMIT");
+      } catch (err) {
+        this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache.clear();
+    this.#db.close();
+  }
+}
+
+/** True when `err` is SQLite's UNIQUE constraint failure (driver-independent check). */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
+}
