@@ -1,0 +1,144 @@
+/**
+ * The Fastify app serving the JSON v1 management API over core. Thin by design: parse the
+ * request, build the call context, call core, map the result or error. Field validation,
+ * permissions and every business rule live in core.
+ */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { CoreError, newRequestId, type Params, type Rampart } from "@rampart/core";
+import { registerBodyParsers } from "./body_parsers.ts";
+import { callContextFrom } from "./call_context.ts";
+import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
+import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
+import { RequestLogController, loggerSettings } from "./logging.ts";
+import { decodePathId, idSegmentIndex, rawPathSegment } from "./path_id.ts";
+import { V1_ROUTES, bindOperation, type RouteSpec } from "./routes.ts";
+
+/** Default request body limit: 1 MiB (http-v1.md §2.5). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Longest path segment the router accepts. Fastify's default (100) is shorter than an
+ * escaped email address or a JWT used as a session id.
+ */
+const MAX_PATH_SEGMENT = 8192;
+
+/** Options of {@link buildHttpApp}. */
+export interface HttpAppOptions {
+  /**
+   * Fastify's logger: `false` (default), `true`, pino options (`{ level, stream }`) or a pino
+   * logger. Whatever is given, URLs are logged without query strings and credential headers
+   * are redacted; every line of a request carries its id as `request_id`.
+   */
+  logger?: boolean | object;
+  /** Largest accepted request body in bytes (default {@link DEFAULT_BODY_LIMIT}); larger → 413. */
+  bodyLimit?: number;
+}
+
+/**
+ * Builds the HTTP app over a Rampart instance. The app is not listening: the caller runs
+ * `app.listen(…)` and, on shutdown, `app.close()` (in-flight requests finish first).
+ */
+export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): FastifyInstance {
+  const app = fastify({
+    ...loggerSettings(options.logger),
+    logController: new RequestLogController(),
+    // The server makes request ids; an incoming X-Request-ID header is not trusted.
+    requestIdHeader: false,
+    genReqId: () => newRequestId(),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    routerOptions: {
+      maxParamLength: MAX_PATH_SEGMENT,
+      // Query strings are parsed by the route handler instead (parseFormEncoded): a parser
+      // that throws here would escape Fastify's error handling, and malformed ones must be 400s.
+      querystringParser: () => ({}),
+    },
+    // Bad %-encoding in the path and overlong segments, found before any route runs.
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, transportError(error) ?? new CoreError("request.malformed"));
+    },
+    clientErrorHandler: answerClientError,
+  });
+
+  registerBodyParsers(app);
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((_request, reply) => {
+    sendError(reply, new CoreError("route.not_found"));
+  });
+
+  // Health: no credentials; fails (500) when the database does not answer.
+  app.get("/health", async (_request, reply) => {
+    await rampart.health();
+    return reply.header("content-type", JSON_CONTENT_TYPE).send({ status: "ok" });
+  });
+
+  for (const route of V1_ROUTES) {
+    app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route) });
+  }
+  // The management API has no CORS; OPTIONS just tells which methods a path takes.
+  for (const [path, methods] of methodsByPath(V1_ROUTES)) {
+    const allow = [...methods, "OPTIONS"].join(", ");
+    app.options(path, (_request, reply) => {
+      reply.code(204).header("Allow", allow).send();
+    });
+  }
+  return app;
+}
+
+/** The handler of one v1 route: params = query, then body, then the decoded path id. */
+function v1Handler(rampart: Rampart, route: RouteSpec) {
+  const operation = bindOperation(rampart, route.op);
+  const idIndex = idSegmentIndex(route.path);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const url = request.raw.url ?? "";
+    const params: Params = { ...parseFormEncoded(rawQueryOf(url), "query"), ...(request.body as Params | undefined) };
+    if (idIndex !== -1) params.id = decodePathId(rawPathSegment(url, idIndex) ?? "");
+    const result = await operation(callContextFrom(request.id, request.headers), params);
+    reply.code(route.status);
+    if (route.status === 204) return reply.send();
+    return reply.header("content-type", JSON_CONTENT_TYPE).send(result);
+  };
+}
+
+function methodsByPath(routes: readonly RouteSpec[]): Map<string, Set<string>> {
+  const byPath = new Map<string, Set<string>>();
+  for (const { path, method } of routes) {
+    const methods = byPath.get(path) ?? new Set<string>();
+    if (method === "GET") methods.add("HEAD");
+    byPath.set(path, methods.add(method));
+  }
+  return byPath;
+}
+
+/**
+ * Answers requests Node's HTTP parser rejects (before Fastify sees them) in the v1 error shape
+ * and with a request id, like every other response. 408/431 keep their HTTP meaning.
+ */
+function answerClientError(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  let status = 400;
+  let error = new CoreError("request.malformed", { base: ["The request is not valid HTTP"] });
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    status = 408;
+    error = new CoreError("request.malformed", { base: ["The request took too long to arrive"] });
+  } else if (err.code === "HPE_HEADER_OVERFLOW") {
+    status = 431;
+    error = new CoreError("request.too_large", { headers: ["are larger than the limit"] });
+  }
+  const requestId = newRequestId();
+  this.log.debug({ request_id: requestId, code: err.code }, "client error");
+  const body = JSON.stringify(error.toJSON());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        `Content-Type: ${JSON_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
