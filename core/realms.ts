@@ -98,7 +98,10 @@ function readJwtData(attrs: Record<string, unknown>, p: Problems): string[] | un
 }
 
 /** Reads the writable attributes from the wrapper; `undefined` fields were not given. */
-function readAttributes(attrs: Record<string, unknown>, creating: boolean): Partial<Omit<RealmRow, "custom" | "jwt_data">> & { custom?: Record<string, unknown>; jwt_data?: string[] } {
+function readAttributes(
+  attrs: Record<string, unknown>,
+  creating: boolean,
+): Partial<Omit<RealmRow, "custom" | "jwt_data">> & { custom?: Record<string, unknown>; jwt_data?: string[] } {
   const p = new Problems();
   rejectUnknown(attrs, WRITABLE, READ_ONLY, p);
   const name = creating ? reqString(attrs, "name", p) : optString(attrs, "name", p);
@@ -110,7 +113,11 @@ function readAttributes(attrs: Record<string, unknown>, creating: boolean): Part
     custom: optCustom(attrs, "custom", p),
     username_validation_human: optEnum(attrs, "username_validation_human", ["standard", "email"] as const, p),
     require_unique_emails: ((b) => (b === undefined ? undefined : b ? 1 : 0))(optBool(attrs, "require_unique_emails", p)),
-    api_key_prefix: optString(attrs, "api_key_prefix", p, { max: 16, pattern: /^[A-Za-z0-9_-]*$/, patternMessage: "may contain only letters, digits, _ and -" }),
+    api_key_prefix: optString(attrs, "api_key_prefix", p, {
+      max: 16,
+      pattern: /^[A-Za-z0-9_-]*$/,
+      patternMessage: "may contain only letters, digits, _ and -",
+    }),
     api_key_policy: optEnum(attrs, "api_key_policy", ["hash", "encrypt"] as const, p),
     api_key_minutes: optInt(attrs, "api_key_minutes", 0, MAX_MINUTES, p),
     session_type: optEnum(attrs, "session_type", ["managed", "unmanaged"] as const, p),
@@ -240,7 +247,8 @@ export function realmOperations(rt: Runtime): RealmOperations {
       const request = readRequestInfo(params);
       rt.db.write((sql) => {
         const current = getRealmRow(sql, params.id);
-        if (current.state !== "inactive") throw new CoreError("realm.not_inactive", { base: ["Only an inactive realm can be deleted; set its state to inactive first"] });
+        if (current.state !== "inactive")
+          throw new CoreError("realm.not_inactive", { base: ["Only an inactive realm can be deleted; set its state to inactive first"] });
         sql.run("DELETE FROM realms WHERE id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "realm.deleted", { realm_id: current.id });
       });
@@ -264,4 +272,3 @@ export function realmOperations(rt: Runtime): RealmOperations {
     },
   };
 }
-

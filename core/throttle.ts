@@ -23,8 +23,8 @@ export function checkThrottle(sql: Sql, keys: ThrottleKey[], now: number, window
   for (const { key, limit } of keys) {
     const row = sql.get<Row>("SELECT count, window_start FROM throttles WHERE key = ?", key);
     if (!row || row.window_start + windowSeconds <= now || row.count < limit) continue;
-    const reset = Math.ceil(row.window_start + windowSeconds);
-    const info = { retryAfter: Math.max(1, Math.ceil(reset - now)), limit, remaining: 0, reset };
+    const ends = row.window_start + windowSeconds;
+    const info = { retryAfter: Math.max(1, Math.ceil(ends - now)), limit, remaining: 0, reset: Math.ceil(ends) };
     if (!worst || info.retryAfter > worst.retryAfter) worst = info;
   }
   if (worst) throw new CoreError("user.throttled", { base: [`Too many failed logins; try again in ${worst.retryAfter} seconds`] }, worst);

@@ -61,7 +61,12 @@ export async function signLoginToken(sql: Sql, realm: RealmRow, user: TokenUser,
     });
   }
   if (jwtData.includes("custom")) claims.cs = JSON.parse(user.custom) as unknown;
-  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt(iat).setExpirationTime(exp).setAudience(realm.id).sign(realmKey(realm.jwt_secret));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setAudience(realm.id)
+    .sign(realmKey(realm.jwt_secret));
 }
 
 /** Verifies a token of `realm` (HS256 only, `exp` enforced with 30 s skew); undefined when invalid. */

@@ -9,17 +9,7 @@ import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
-import {
-  normalizeIdentifier,
-  optCustom,
-  optEnum,
-  optString,
-  rawString,
-  readExpands,
-  rejectUnknown,
-  rejectUnknownParams,
-  wrapper,
-} from "./params.ts";
+import { normalizeIdentifier, optCustom, optEnum, optString, rawString, readExpands, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { type RealmRow, resolveRealm } from "./realms.ts";
 import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
@@ -293,8 +283,24 @@ export function userOperations(rt: Runtime): UserOperations {
           JSON.stringify(attrs.custom ?? {}),
           now,
         );
-        if (passwordHash) sql.run("INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)", rt.ids.next("crd"), realm.id, id, passwordHash, now);
-        if (apiKeyHash) sql.run("INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'api_key', ?, ?)", rt.ids.next("crd"), realm.id, id, apiKeyHash, now);
+        if (passwordHash)
+          sql.run(
+            "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)",
+            rt.ids.next("crd"),
+            realm.id,
+            id,
+            passwordHash,
+            now,
+          );
+        if (apiKeyHash)
+          sql.run(
+            "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'api_key', ?, ?)",
+            rt.ids.next("crd"),
+            realm.id,
+            id,
+            apiKeyHash,
+            now,
+          );
         writeEvent(sql, rt, ctx, request, "user.created", { realm_id: realm.id, user_id: id });
         return fullUserJson(sql, requireUser(sql, realm.id, id, now));
       });
@@ -313,7 +319,8 @@ export function userOperations(rt: Runtime): UserOperations {
       const now = nowSeconds(rt);
       return rt.db.write((sql) => {
         const current = requireUser(sql, realm.id, params.id, now);
-        if (attrs.user_type !== undefined && attrs.user_type !== current.user_type) throw new CoreError("validation_failed", { user_type: ["can't be changed"] });
+        if (attrs.user_type !== undefined && attrs.user_type !== current.user_type)
+          throw new CoreError("validation_failed", { user_type: ["can't be changed"] });
         if (current.user_type === "api" && passwordHash) throw new CoreError("validation_failed", { password: ["is not allowed for api users"] });
         checkUnique(sql, realm, current.id, attrs.username ?? undefined, attrs.email);
         const sets: string[] = [];
@@ -327,7 +334,15 @@ export function userOperations(rt: Runtime): UserOperations {
         if (sets.length > 0) sql.run(`UPDATE users SET ${sets.join(", ")} WHERE id = ?`, ...args, current.id);
         if (passwordHash) {
           const changed = sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password'", passwordHash, current.id);
-          if (changed === 0) sql.run("INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)", rt.ids.next("crd"), realm.id, current.id, passwordHash, now);
+          if (changed === 0)
+            sql.run(
+              "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)",
+              rt.ids.next("crd"),
+              realm.id,
+              current.id,
+              passwordHash,
+              now,
+            );
         }
         // A new password or deactivation ends the user's managed sessions at once.
         if (passwordHash || attrs.state === "inactive") sql.run("DELETE FROM sessions WHERE user_id = ?", current.id);
@@ -365,7 +380,10 @@ export function userOperations(rt: Runtime): UserOperations {
       const { userKey, keys } = throttleKeys(realm, user, u, request.ip);
       checkThrottle(rt.db, keys, now, rt.throttle.windowSeconds);
 
-      const hash = user?.user_type === "human" ? rt.db.get<{ secret_hash: string }>("SELECT secret_hash FROM credentials WHERE user_id = ? AND credential_type = 'password'", user.id)?.secret_hash : undefined;
+      const hash =
+        user?.user_type === "human"
+          ? rt.db.get<{ secret_hash: string }>("SELECT secret_hash FROM credentials WHERE user_id = ? AND credential_type = 'password'", user.id)?.secret_hash
+          : undefined;
       // Always verify against some hash, so unknown users cost the same time as known ones.
       const matches = await rt.hasher.verify(hash ?? (await rt.dummyHash()), password!);
       if (!matches || !hash || !user || user.state !== "active") {
@@ -382,7 +400,16 @@ export function userOperations(rt: Runtime): UserOperations {
         clearThrottle(sql, userKey);
         sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id);
         if (realm.session_type === "managed") {
-          sql.run("INSERT INTO sessions (id, realm_id, user_id, created_at, expires_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)", sessionId, realm.id, user.id, now, exp, request.ip, request.client);
+          sql.run(
+            "INSERT INTO sessions (id, realm_id, user_id, created_at, expires_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sessionId,
+            realm.id,
+            user.id,
+            now,
+            exp,
+            request.ip,
+            request.client,
+          );
         }
         writeEvent(sql, rt, ctx, request, "user.login.succeeded", { realm_id: realm.id, user_id: user.id });
         return fullUserJson(sql, requireUser(sql, realm.id, user.id, now));

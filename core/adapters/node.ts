@@ -5,13 +5,14 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
-import { Algorithm, hash, verify } from "@node-rs/argon2";
+import { hash, verify } from "@node-rs/argon2";
 import Database from "better-sqlite3";
-import type { Logger, PasswordHasher, ThrottleSettings } from "../deps.ts";
+import type { Logger, PasswordHasher, SqliteDatabase, ThrottleSettings } from "../deps.ts";
 import type { OpenOptions } from "../rampart.ts";
 
 /** OWASP's argon2id choice: m=19 MiB, t=2, p=1. */
-export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+// `algorithm: 2` is Algorithm.Argon2id (a const enum, which isolated modules cannot import).
+export const ARGON2_OPTIONS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /** Limits how many tasks run at once; the rest wait in FIFO order. */
 export class Semaphore {
@@ -69,7 +70,8 @@ export interface NodeDepsOptions {
 /** Everything `openRampart` needs on Node. */
 export function nodeDeps(options: NodeDepsOptions): OpenOptions {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const database = new Database(options.path);
+  // better-sqlite3's overloaded typings are wider than the structural port; the calls match.
+  const database = new Database(options.path) as unknown as SqliteDatabase;
   return {
     database,
     hasher: argon2Hasher(options.hashConcurrency),

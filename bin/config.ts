@@ -1,0 +1,68 @@
+/**
+ * Server settings from the environment. A bad value stops start-up with one line naming the
+ * setting (ConfigError), never a stack trace.
+ */
+import { parseKey } from "@rampart/core";
+
+/** A setting that cannot be used; its message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** The server's settings (see the configuration table in README.md). */
+export interface Config {
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  dbPath: string;
+  adminKey: string | undefined;
+  logLevel: string;
+  synchronous: "FULL" | "NORMAL";
+  bodyLimit: number;
+  throttle: { perUser: number; perIp: number; windowSeconds: number };
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name}: "${raw}" is not a whole number between ${min} and ${max}`);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name}: "${raw}" must be one of ${values.join(", ")}`);
+  return raw as T;
+}
+
+/** Reads and validates every setting. */
+export function loadConfig(env: Env): Config {
+  const adminKey = env.RAMPART_ADMIN_KEY === "" ? undefined : env.RAMPART_ADMIN_KEY;
+  if (adminKey !== undefined && !parseKey(adminKey)) {
+    throw new ConfigError("RAMPART_ADMIN_KEY: must be a ko_ key: ko_ + 22 base62 characters + '-' + 32 to 64 base62 characters");
+  }
+  const host = env.RAMPART_HOST || "127.0.0.1";
+  if (!/^[0-9A-Za-z.:[\]-]{1,253}$/.test(host)) throw new ConfigError(`RAMPART_HOST: "${host}" is not a host name or IP address`);
+  return {
+    host,
+    httpPort: int(env, "RAMPART_HTTP_PORT", 8080, 0, 65535),
+    grpcPort: int(env, "RAMPART_GRPC_PORT", 50051, 0, 65535),
+    dbPath: env.RAMPART_DB || "./data/rampart.db",
+    adminKey,
+    logLevel: oneOf(env, "RAMPART_LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    synchronous: oneOf(env, "RAMPART_SYNCHRONOUS", ["FULL", "NORMAL"] as const, "FULL"),
+    bodyLimit: int(env, "RAMPART_BODY_LIMIT", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    throttle: {
+      perUser: int(env, "RAMPART_THROTTLE_PER_USER", 10, 1, 1_000_000),
+      perIp: int(env, "RAMPART_THROTTLE_PER_IP", 100, 1, 1_000_000),
+      windowSeconds: int(env, "RAMPART_THROTTLE_WINDOW", 900, 1, 86_400),
+    },
+    shutdownGraceMs: int(env, "RAMPART_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * `npm start`: one process serving the JSON v1 API (HTTP) and gRPC over one core and one
+ * SQLite file. First start creates the account and the admin key; SIGTERM/SIGINT drain.
+ */
+import { openRampart, type OpenRampart } from "@rampart/core";
+import { nodeDeps } from "@rampart/core/adapters/node";
+import { createGrpcServer } from "@rampart/grpc-server";
+import { buildHttpApp } from "@rampart/http-bridge";
+import { pino, type Logger } from "pino";
+import { ConfigError, loadConfig, type Config } from "./config.ts";
+
+/** Prints one clear line and exits non-zero. */
+function fail(message: string): never {
+  process.stderr.write(`rampart: ${message}\n`);
+  process.exit(1);
+}
+
+function open(config: Config, logger: Logger): OpenRampart {
+  try {
+    return openRampart(nodeDeps({ path: config.dbPath, logger, throttle: config.throttle, synchronous: config.synchronous }));
+  } catch (err) {
+    fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: "rampart" } });
+  const rampart = open(config, logger);
+
+  const boot = await rampart.bootstrap(config.adminKey);
+  if (boot && config.adminKey === undefined) {
+    // Printed once, on the first start only; never logged.
+    process.stdout.write(
+      [
+        "",
+        "Rampart created its admin API key. It is shown only this once; store it now:",
+        "",
+        `  X-Authrocket-Api-Key: ${boot.key}`,
+        `  (legacy pair: X-Authrocket-Account: ${rampart.accountId}  X-Authrocket-Api-Key: ${boot.legacy_key})`,
+        "",
+        "",
+      ].join("\n"),
+    );
+  } else if (boot) {
+    logger.info({ key_id: boot.id }, "installed RAMPART_ADMIN_KEY as the admin key");
+  }
+  logger.info({ account_id: rampart.accountId, db: config.dbPath }, "rampart database open");
+
+  const http = buildHttpApp(rampart, { logger, bodyLimit: config.bodyLimit });
+  const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit });
+  try {
+    await http.listen({ host: config.host, port: config.httpPort });
+  } catch (err) {
+    fail(`RAMPART_HTTP_PORT: cannot listen on ${config.host}:${config.httpPort}: ${(err as Error).message}`);
+  }
+  let grpcPort: number;
+  try {
+    grpcPort = await grpc.listen(config.host, config.grpcPort);
+  } catch (err) {
+    fail(`RAMPART_GRPC_PORT: cannot listen on ${config.host}:${config.grpcPort}: ${(err as Error).message}`);
+  }
+  const address = http.server.address();
+  const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
+  logger.info({ http: `http://${config.host}:${httpPort}`, grpc: `${config.host}:${grpcPort}`, account_id: rampart.accountId }, "rampart listening");
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: finishing in-flight calls");
+    const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), config.shutdownGraceMs + 2000);
+    timer.unref();
+    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs)]);
+    await rampart.close();
+    logger.info("stopped");
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err: unknown) => fail((err as Error).message ?? String(err)));

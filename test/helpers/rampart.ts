@@ -1,0 +1,36 @@
+/** Opens a real Rampart on a fresh SQLite file in a temp folder, with an admin key. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openRampart, type OpenRampart } from "@rampart/core";
+import { nodeDeps, type NodeDepsOptions } from "@rampart/core/adapters/node";
+
+export interface TestRampart {
+  rampart: OpenRampart;
+  adminKey: string;
+  legacyKey: string;
+  dir: string;
+  path: string;
+  /** Closes the database and removes the folder. */
+  cleanup(): Promise<void>;
+}
+
+/** A fresh Rampart on a file database; `options` tune throttling, clock, etc. */
+export async function openTestRampart(options: Partial<NodeDepsOptions> = {}): Promise<TestRampart> {
+  const dir = mkdtempSync(join(tmpdir(), "rampart-test-"));
+  const path = join(dir, "rampart.db");
+  const rampart = openRampart(nodeDeps({ path, synchronous: "NORMAL", ...options }));
+  const boot = await rampart.bootstrap();
+  if (!boot) throw new Error("bootstrap did not create a key");
+  return {
+    rampart,
+    adminKey: boot.key,
+    legacyKey: boot.legacy_key,
+    dir,
+    path,
+    async cleanup() {
+      await rampart.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
