@@ -109,8 +109,9 @@ function methodsByPath(routes: readonly RouteSpec[]): Map<string, Set<string>> {
   const byPath = new Map<string, Set<string>>();
   for (const { path, method } of routes) {
     const methods = byPath.get(path) ?? new Set<string>();
+    methods.add(method);
     if (method === "GET") methods.add("HEAD");
-    byPath.set(path, methods.add(method));
+    byPath.set(path, methods);
   }
   return byPath;
 }

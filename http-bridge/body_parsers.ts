@@ -23,9 +23,7 @@ export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   // Any charset parameter is accepted: JSON is UTF-8 (RFC 8259), and so is what we decode.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, async (_request: FastifyRequest, body: Buffer) => parseJsonBody(body));
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, async (_request: FastifyRequest, body: Buffer) =>
-    parseFormBody(body),
-  );
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, async (_request: FastifyRequest, body: Buffer) => parseFormBody(body));
   // Also reached when a body arrives without any Content-Type.
   app.addContentTypeParser("*", { parseAs: "buffer" }, async (_request: FastifyRequest, body: Buffer) => {
     if (body.length === 0) return undefined;

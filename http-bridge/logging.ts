@@ -69,9 +69,7 @@ export function loggerSettings(option: LoggerOption): Pick<FastifyServerOptions,
     return { loggerInstance: child };
   }
   const given = option as { serializers?: Record<string, unknown>; redact?: unknown };
-  const givenRedact = Array.isArray(given.redact)
-    ? (given.redact as string[])
-    : ((given.redact as { paths?: string[] } | undefined)?.paths ?? []);
+  const givenRedact = Array.isArray(given.redact) ? (given.redact as string[]) : ((given.redact as { paths?: string[] } | undefined)?.paths ?? []);
   return {
     logger: {
       ...given,

@@ -19,7 +19,13 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constr
 /** `user[custom][x]` for the path `["user", "custom", "x"]`: the notation of form bodies. */
 export function bracketPath(path: readonly string[]): string {
   if (path.length === 0) return "base";
-  return path[0] + path.slice(1).map((k) => `[${k}]`).join("");
+  return (
+    path[0] +
+    path
+      .slice(1)
+      .map((k) => `[${k}]`)
+      .join("")
+  );
 }
 
 /** Unpaired UTF-16 surrogates: JSON's `\ud800` escapes can smuggle them in; UTF-8 cannot carry them. */
