@@ -5,11 +5,12 @@
 import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
 import { openRampart, type OpenRampart, type Rampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { buildHttpApp, HTTP_STATUS_BY_KIND, kindForHttpStatus, MAX_JSON_DEPTH } from "@rampart/http-bridge";
@@ -450,6 +451,38 @@ describe("http bridge", () => {
         const entry = JSON.parse(line);
         if (entry.req) assert.match(entry.request_id, REQUEST_ID);
       }
+    });
+  });
+
+  describe("logging with a pino logger instance", () => {
+    it("a caller's pino logger gets the same URL scrubbing and a JWT path segment is masked", async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+      const logged = buildHttpApp(rampart, { logger });
+      try {
+        const res = await logged.inject({ url: "/v1/realms?password=hunter3-in-query", headers: { authorization: `Bearer ${adminKey}` } });
+        await logged.inject({ url: "/v1/sessions/eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOiJ4In0.c2lnbmF0dXJl" });
+        const text = lines.join("");
+        assert.ok(text.includes(String(res.headers["x-request-id"])));
+        for (const secret of ["hunter3-in-query", adminKey, "eyJ1aWQiOiJ4In0"]) assert.ok(!text.includes(secret), secret);
+      } finally {
+        await logged.close();
+      }
+    });
+  });
+
+  describe("malformed HTTP", () => {
+    it("a request Node's parser rejects still gets a v1 error body and a request id", async () => {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => socket.write("NOT HTTP AT ALL\r\n\r\n"));
+        let data = "";
+        socket.on("data", (c) => (data += c.toString("utf8")));
+        socket.on("close", () => resolve(data));
+        socket.on("error", reject);
+      });
+      assert.match(reply, /^HTTP\/1\.1 400 /);
+      assert.match(reply, /X-Request-ID: rq_[0-9A-Za-z]{22}\r\n/);
+      assert.ok(reply.endsWith('"code":"request.malformed"}'), reply);
     });
   });
 
