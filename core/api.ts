@@ -30,6 +30,53 @@ export interface UserOperations {
   delete: Operation<void>;
   /** `{id: u, password, request, expands}` → user + `token`. */
   authenticate: Operation;
+  /** `{api_key, request, expands}` → the api user + `token` (null unless the realm's api_key_minutes > 0). */
+  authenticateKey: Operation;
+  /** `{id: u, request}` → user + `password_reset_token` (kpw_…, single use, 24 h). */
+  generatePasswordToken: Operation;
+  /** `{id: u or "--", user: {token, password, password_confirmation}}` → user. */
+  resetPasswordWithToken: Operation;
+  /** `{id: u, user: {current_password, password, password_confirmation}}` → user. */
+  updatePassword: Operation;
+}
+
+export interface OrgOperations {
+  list: Operation<ListResult>;
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  delete: Operation<void>;
+}
+
+export interface MembershipOperations {
+  /** Requires `user_id` and/or `org_id`. */
+  list: Operation<ListResult>;
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  delete: Operation<void>;
+}
+
+export interface CredentialOperations {
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  delete: Operation<void>;
+}
+
+export interface SessionOperations {
+  /** Requires `user_id`. */
+  list: Operation<ListResult>;
+  /** `id` is a session id or the session's JWT. */
+  get: Operation;
+  /** `{session: {user_id}, request}` → session + `token`. */
+  create: Operation;
+  delete: Operation<void>;
+}
+
+export interface UserTokenOperations {
+  get: Operation;
+  create: Operation;
 }
 
 export interface EventOperations {
@@ -52,6 +99,11 @@ export interface Rampart {
   realms: RealmOperations;
   users: UserOperations;
   events: EventOperations;
+  orgs: OrgOperations;
+  memberships: MembershipOperations;
+  credentials: CredentialOperations;
+  sessions: SessionOperations;
+  userTokens: UserTokenOperations;
   keys: KeyOperations;
   /** Resolves when the database answers. */
   health(): Promise<{ status: "ok" }>;

@@ -3,7 +3,19 @@
  * Rampart's core: the AuthRocket v1 rules, storage and tokens, pure and runtime-agnostic.
  * Open it with {@link openRampart} and inject a SQLite connection and a password hasher.
  */
-export type { EventOperations, KeyOperations, Operation, Rampart, RealmOperations, UserOperations } from "./api.ts";
+export type {
+  CredentialOperations,
+  EventOperations,
+  KeyOperations,
+  MembershipOperations,
+  Operation,
+  OrgOperations,
+  Rampart,
+  RealmOperations,
+  SessionOperations,
+  UserOperations,
+  UserTokenOperations,
+} from "./api.ts";
 export type { CallContext, Credentials, JsonObject, ListResult, Params } from "./context.ts";
 export type { Clock, Logger, PasswordHasher, RampartDeps, SqliteDatabase, SqliteStatement, SqlValue, ThrottleSettings } from "./deps.ts";
 export { ERROR_CATALOGUE, type ErrorCode } from "./error_catalogue.ts";

@@ -12,6 +12,11 @@ import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import { SqliteStore } from "./storage/sqlite.ts";
 import { userOperations } from "./users.ts";
+import { orgOperations } from "./orgs.ts";
+import { membershipOperations } from "./memberships.ts";
+import { credentialOperations } from "./credentials.ts";
+import { sessionOperations } from "./sessions.ts";
+import { userTokenOperations } from "./user_tokens.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
@@ -66,6 +71,11 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     realms: realmOperations(rt),
     users: userOperations(rt),
     events: eventOperations(rt),
+    orgs: orgOperations(rt),
+    memberships: membershipOperations(rt),
+    credentials: credentialOperations(rt),
+    sessions: sessionOperations(rt),
+    userTokens: userTokenOperations(rt),
     keys: keyRing.operations(),
     statementCount: () => db.counter.count,
     async bootstrap(adminKey) {

@@ -260,8 +260,8 @@ export function realmOperations(rt: Runtime): RealmOperations {
       const request = readRequestInfo(params);
       const row = rt.db.write((sql) => {
         const current = getRealmRow(sql, params.id);
-        // Children first; users cascade to credentials, memberships and sessions.
-        for (const table of ["sessions", "memberships", "credentials", "users", "orgs"]) {
+        // Children first (users would cascade to most of them anyway).
+        for (const table of ["sessions", "password_tokens", "user_tokens", "memberships", "credentials", "users", "orgs"]) {
           sql.run(`DELETE FROM ${table} WHERE realm_id = ?`, current.id);
         }
         sql.run("DELETE FROM throttles WHERE key LIKE ? ESCAPE '\\'", `%:${current.id.replace(/_/g, "\\_")}:%`);

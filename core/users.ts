@@ -1,44 +1,29 @@
 /**
- * Users (human and API), their passwords, and password authentication.
- * `{u}` in a path is a user id or a username.
+ * Users (human and API), their passwords, API keys and password tokens, and the two
+ * authenticate calls. `{u}` in a path is a user id or a username.
  */
 import type { UserOperations } from "./api.ts";
 import type { CallContext, JsonObject, Params } from "./context.ts";
+import { sha256Hex } from "./crypto.ts";
+import { generateApiKey, readApiKey } from "./credentials.ts";
 import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
+import { membershipsOfUser } from "./memberships.ts";
 import { normalizeIdentifier, optCustom, optEnum, optString, rawString, readExpands, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
+import { checkPassword, MAX_PASSWORD } from "./passwords.ts";
 import { type RealmRow, resolveRealm } from "./realms.ts";
 import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
+import { startSession } from "./sessions.ts";
 import type { Sql } from "./storage/sqlite.ts";
 import { checkThrottle, clearThrottle, recordFailure, type ThrottleKey } from "./throttle.ts";
-import { fullName, signLoginToken } from "./tokens.ts";
-import { sha256Hex } from "./crypto.ts";
-
-/** A user as stored, plus its live membership count. */
-export interface UserRow {
-  id: string;
-  realm_id: string;
-  user_type: "human" | "api";
-  state: "active" | "inactive";
-  username: string;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  reference: string | null;
-  custom: string;
-  created_at: number;
-  last_login_at: number | null;
-  membership_count: number;
-}
-
-/** Passwords: at least the realm minimum (never below 8), at most 1024 characters. */
-export const MIN_PASSWORD = 8;
-export const MAX_PASSWORD = 1024;
+import { signLoginToken } from "./tokens.ts";
+import { MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
+import { consumeUserToken, peekUserToken } from "./user_tokens.ts";
 
 const WRITABLE = new Set([
   "user_type",
@@ -63,37 +48,17 @@ const READ_ONLY = new Set([
   "last_login_on",
   "membership_count",
   "credentials",
+  "memberships",
   "expands",
   "expand",
-  "token",
 ]);
 const USERNAME = /^[\p{L}\p{N}._@+'-]+$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
-const MEMBERSHIP_COUNT = "(SELECT count(*) FROM memberships m WHERE m.user_id = t.id AND (m.expires_at IS NULL OR m.expires_at > ?)) AS membership_count";
-
-/** The v1 JSON of a user. Lists omit `custom` unless expanded; Gets add `credentials`. */
-export function userJson(row: UserRow, options: { custom: boolean; credentials?: { id: string; credential_type: string }[] }): JsonObject {
-  const out: JsonObject = {
-    id: row.id,
-    object: "user",
-    realm_id: row.realm_id,
-    user_type: row.user_type,
-    state: row.state,
-    username: row.username,
-    email: row.email,
-    first_name: row.first_name,
-    last_name: row.last_name,
-    name: fullName(row.first_name, row.last_name),
-    reference: row.reference,
-    created_at: row.created_at,
-    last_login_at: row.last_login_at,
-    last_login_on: row.last_login_at,
-    membership_count: row.membership_count,
-  };
-  if (options.custom) out.custom = JSON.parse(row.custom) as unknown;
-  if (options.credentials) out.credentials = options.credentials.map((c) => ({ id: c.id, object: "credential", credential_type: c.credential_type }));
-  return out;
-}
+/** Password reset tokens live 24 hours. */
+const PASSWORD_TOKEN_SECONDS = 24 * 3600;
+/** authenticate_key records last_login_at at most this often, keeping its hot path write-free. */
+const KEY_LOGIN_RECORD_SECONDS = 24 * 3600;
+const AUTH_FAILED = ["Login failed: unknown user, wrong password or inactive user"];
 
 function nowSeconds(rt: Runtime): number {
   return seconds(rt.clock());
@@ -112,16 +77,16 @@ function requireUser(sql: Sql, realmId: string, u: unknown, now: number): UserRo
   return user;
 }
 
-function credentialsOf(sql: Sql, userId: string): { id: string; credential_type: string }[] {
-  return sql.all("SELECT id, credential_type FROM credentials WHERE user_id = ? ORDER BY id", userId);
+/** The full (Get) JSON of a user, with `memberships` (each embedding its org) when expanded. */
+function fullUserJson(sql: Sql, row: UserRow, now: number, withMemberships = false): JsonObject {
+  const credentials = sql.all<{ id: string; credential_type: string }>("SELECT id, credential_type FROM credentials WHERE user_id = ? ORDER BY id", row.id);
+  const json = userJson(row, { custom: true, credentials });
+  if (withMemberships) json.memberships = membershipsOfUser(sql, row.id, now);
+  return json;
 }
 
-/** The full (Get) JSON of a user. */
-function fullUserJson(sql: Sql, row: UserRow): JsonObject {
-  return userJson(row, { custom: true, credentials: credentialsOf(sql, row.id) });
-}
-
-interface UserAttributes {
+/** Validated user attributes; `undefined` fields were not given. */
+export interface UserAttributes {
   user_type?: "human" | "api";
   state?: "active" | "inactive";
   username?: string | null;
@@ -134,10 +99,18 @@ interface UserAttributes {
   api_key?: string;
 }
 
-/** Reads and validates the `user` wrapper against the realm's rules. */
-function readUserAttributes(attrs: Record<string, unknown>, realm: RealmRow, creating: boolean): UserAttributes {
+/**
+ * Reads and validates user attributes against the realm's rules. `allowed` limits which
+ * attributes may appear (signup tokens take fewer than users).
+ */
+export function readUserAttributes(
+  attrs: Record<string, unknown>,
+  realm: RealmRow,
+  creating: boolean,
+  allowed: ReadonlySet<string> = WRITABLE,
+): UserAttributes {
   const p = new Problems();
-  rejectUnknown(attrs, WRITABLE, READ_ONLY, p);
+  rejectUnknown(attrs, allowed, READ_ONLY, p);
   const out: UserAttributes = {
     user_type: optEnum(attrs, "user_type", ["human", "api"] as const, p),
     state: optEnum(attrs, "state", ["active", "inactive"] as const, p),
@@ -165,41 +138,38 @@ function readUserAttributes(attrs: Record<string, unknown>, realm: RealmRow, cre
   if (creating && type === "human" && (out.username === undefined || out.username === null)) p.add("username", "can't be blank");
   if (!creating && out.username === null) p.add("username", "can't be blank");
 
-  const password = rawString(attrs, "password", p, MAX_PASSWORD);
-  const confirmation = rawString(attrs, "password_confirmation", p, MAX_PASSWORD);
-  if (password !== undefined && password !== "") {
+  const password = checkPassword(attrs, p, false);
+  if (password !== undefined) {
     if (type === "api") p.add("password", "is not allowed for api users");
-    else if (password.length < MIN_PASSWORD) p.add("password", `is too short (minimum is ${MIN_PASSWORD} characters)`);
-    if (confirmation !== undefined && confirmation !== password) p.add("password_confirmation", "doesn't match password");
     out.password = password;
-  } else if (confirmation !== undefined && confirmation !== "") {
-    p.add("password", "can't be blank when password_confirmation is given");
   }
-
-  const apiKey = attrs.api_key;
-  if (apiKey !== undefined && apiKey !== null) {
+  if (attrs.api_key !== undefined && attrs.api_key !== null) {
     if (type !== "api") p.add("api_key", "is only for api users");
-    else if (typeof apiKey !== "string") p.add("api_key", "must be a string");
-    else if (apiKey !== "" && apiKey !== "generate") {
-      const key = rawString(attrs, "api_key", p, 255);
-      if (key !== undefined && key.length < 32) p.add("api_key", "is too short (minimum is 32 characters)");
-      else if (key !== undefined) out.api_key = key;
-    }
+    else out.api_key = readApiKey(attrs, p);
   }
   p.throwIfAny();
   return out;
 }
 
 /** Uniqueness checks inside the write transaction (the unique index backs the username). */
-function checkUnique(sql: Sql, realm: RealmRow, userId: string | null, username: string | undefined, email: string | null | undefined): void {
+export function checkUnique(sql: Sql, realm: RealmRow, userId: string | null, username: string | null | undefined, email: string | null | undefined): void {
   const p = new Problems();
-  if (username !== undefined && sql.get("SELECT 1 FROM users WHERE realm_id = ? AND username = ? AND id IS NOT ?", realm.id, username, userId)) {
+  if (username && sql.get("SELECT 1 FROM users WHERE realm_id = ? AND username = ? AND id IS NOT ?", realm.id, username, userId)) {
     p.add("username", "has already been taken");
   }
   if (realm.require_unique_emails === 1 && email && sql.get("SELECT 1 FROM users WHERE realm_id = ? AND email = ? AND id IS NOT ?", realm.id, email, userId)) {
     p.add("email", "has already been taken");
   }
   if (!p.empty) throw new CoreError(p.errors.username ? "user.username_taken" : "user.email_taken", p.errors);
+}
+
+const CREDENTIAL_INSERT = "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+/** Replaces (or adds) the user's password hash and ends their sessions. */
+function setPassword(sql: Sql, rt: Runtime, realmId: string, userId: string, hash: string, now: number): void {
+  const changed = sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password'", hash, userId);
+  if (changed === 0) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realmId, userId, "password", hash, now);
+  sql.run("DELETE FROM sessions WHERE user_id = ?", userId);
 }
 
 const LIST_PARAMS = ["after", "max_results", "sort", "direction", "user_type", "state", "reference", "email", "username"];
@@ -222,20 +192,21 @@ export function userOperations(rt: Runtime): UserOperations {
       const p = new Problems();
       const where = ["t.realm_id = ?"];
       const args: SqlValue[] = [realm.id];
+      const normalized = (v: string | null | undefined) => (typeof v === "string" ? normalizeIdentifier(v) : v);
       const filters: [string, string | undefined | null][] = [
         ["user_type", optEnum(params, "user_type", ["human", "api"] as const, p)],
         ["state", optEnum(params, "state", ["active", "inactive"] as const, p)],
         ["reference", optString(params, "reference", p)],
-        ["email", ((v) => (typeof v === "string" ? normalizeIdentifier(v) : v))(optString(params, "email", p))],
-        ["username", ((v) => (typeof v === "string" ? normalizeIdentifier(v) : v))(optString(params, "username", p))],
+        ["email", normalized(optString(params, "email", p))],
+        ["username", normalized(optString(params, "username", p))],
       ];
+      p.throwIfAny();
       for (const [column, value] of filters) {
         if (typeof value === "string") {
           where.push(`t.${column} = ?`);
           args.push(value);
         }
       }
-      p.throwIfAny();
       const withCustom = readExpands(params, undefined, ["custom"]).has("custom");
       const { rows, more } = listPage<UserRow>(
         rt.db,
@@ -249,24 +220,37 @@ export function userOperations(rt: Runtime): UserOperations {
       await rt.authorize(ctx, "read");
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
-      return fullUserJson(rt.db, requireUser(rt.db, realm.id, params.id, nowSeconds(rt)));
+      const now = nowSeconds(rt);
+      return fullUserJson(rt.db, requireUser(rt.db, realm.id, params.id, now), now, readExpands(params, undefined, ["memberships"]).has("memberships"));
     },
 
     async create(ctx, params) {
       await rt.authorize(ctx, "write");
       rejectUnknownParams(params, ["user"]);
       const realm = resolveRealm(rt, ctx, params, "user");
-      const attrs = readUserAttributes(wrapper(params, "user"), realm, true);
+      let given = wrapper(params, "user");
+      // A signup token supplies the attributes (and the password hash); explicit ones win.
+      const signupToken = given.token;
+      let tokenPasswordHash: string | null = null;
+      let tokenHash: string | undefined;
+      if (signupToken !== undefined) {
+        const token = await peekUserToken(rt, realm.id, signupToken);
+        const { token: _t, ...rest } = given;
+        given = { ...token.attributes, ...rest };
+        tokenPasswordHash = token.passwordHash;
+        tokenHash = token.tokenHash;
+      }
+      const attrs = readUserAttributes(given, realm, true);
       const request = readRequestInfo(params);
       const type = attrs.user_type ?? "human";
       // Slow work (hashing, secrets) happens before the transaction.
-      const passwordHash = attrs.password ? await rt.hasher.hash(attrs.password) : undefined;
-      const apiKey = type === "api" ? (attrs.api_key ?? `${realm.api_key_prefix ?? ""}${randomBase62(40, rt.random)}`) : undefined;
-      const apiKeyHash = apiKey ? await sha256Hex(apiKey) : undefined;
+      const passwordHash = attrs.password ? await rt.hasher.hash(attrs.password) : tokenPasswordHash;
+      const apiKey = type === "api" ? await generateApiKey(rt, realm, attrs.api_key) : undefined;
       const username = attrs.username ?? `api-${randomBase62(16, rt.random).toLowerCase()}`;
       const id = rt.ids.next("usr");
       const now = nowSeconds(rt);
       const json = rt.db.write((sql) => {
+        if (tokenHash !== undefined) consumeUserToken(sql, tokenHash, now);
         checkUnique(sql, realm, null, username, attrs.email);
         sql.run(
           `INSERT INTO users (id, realm_id, user_type, state, username, email, first_name, last_name, reference, custom, created_at)
@@ -283,29 +267,13 @@ export function userOperations(rt: Runtime): UserOperations {
           JSON.stringify(attrs.custom ?? {}),
           now,
         );
-        if (passwordHash)
-          sql.run(
-            "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)",
-            rt.ids.next("crd"),
-            realm.id,
-            id,
-            passwordHash,
-            now,
-          );
-        if (apiKeyHash)
-          sql.run(
-            "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'api_key', ?, ?)",
-            rt.ids.next("crd"),
-            realm.id,
-            id,
-            apiKeyHash,
-            now,
-          );
+        if (passwordHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "password", passwordHash, now);
+        if (apiKey) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "api_key", apiKey.hash, now);
         writeEvent(sql, rt, ctx, request, "user.created", { realm_id: realm.id, user_id: id });
-        return fullUserJson(sql, requireUser(sql, realm.id, id, now));
+        return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
       });
       // The key is shown once, in this response only.
-      if (apiKey) json.api_key = apiKey;
+      if (apiKey) json.api_key = apiKey.key;
       return json;
     },
 
@@ -314,6 +282,9 @@ export function userOperations(rt: Runtime): UserOperations {
       rejectUnknownParams(params, ["user"]);
       const realm = resolveRealm(rt, ctx, params, "user");
       const attrs = readUserAttributes(wrapper(params, "user"), realm, false);
+      if (attrs.api_key !== undefined || wrapper(params, "user").api_key !== undefined) {
+        throw new CoreError("validation_failed", { api_key: ["is managed through /v1/credentials"] });
+      }
       const request = readRequestInfo(params);
       const passwordHash = attrs.password ? await rt.hasher.hash(attrs.password) : undefined;
       const now = nowSeconds(rt);
@@ -322,7 +293,7 @@ export function userOperations(rt: Runtime): UserOperations {
         if (attrs.user_type !== undefined && attrs.user_type !== current.user_type)
           throw new CoreError("validation_failed", { user_type: ["can't be changed"] });
         if (current.user_type === "api" && passwordHash) throw new CoreError("validation_failed", { password: ["is not allowed for api users"] });
-        checkUnique(sql, realm, current.id, attrs.username ?? undefined, attrs.email);
+        checkUnique(sql, realm, current.id, attrs.username, attrs.email);
         const sets: string[] = [];
         const args: SqlValue[] = [];
         for (const key of ["state", "username", "email", "first_name", "last_name", "reference", "custom"] as const) {
@@ -332,22 +303,11 @@ export function userOperations(rt: Runtime): UserOperations {
           args.push(key === "custom" ? JSON.stringify(value) : (value as SqlValue));
         }
         if (sets.length > 0) sql.run(`UPDATE users SET ${sets.join(", ")} WHERE id = ?`, ...args, current.id);
-        if (passwordHash) {
-          const changed = sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password'", passwordHash, current.id);
-          if (changed === 0)
-            sql.run(
-              "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, 'password', ?, ?)",
-              rt.ids.next("crd"),
-              realm.id,
-              current.id,
-              passwordHash,
-              now,
-            );
-        }
-        // A new password or deactivation ends the user's managed sessions at once.
-        if (passwordHash || attrs.state === "inactive") sql.run("DELETE FROM sessions WHERE user_id = ?", current.id);
+        if (passwordHash) setPassword(sql, rt, realm.id, current.id, passwordHash, now);
+        // Deactivation ends the user's managed sessions at once.
+        if (attrs.state === "inactive") sql.run("DELETE FROM sessions WHERE user_id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "user.updated", { realm_id: realm.id, user_id: current.id });
-        return fullUserJson(sql, requireUser(sql, realm.id, current.id, now));
+        return fullUserJson(sql, requireUser(sql, realm.id, current.id, now), now);
       });
     },
 
@@ -391,31 +351,152 @@ export function userOperations(rt: Runtime): UserOperations {
           recordFailure(sql, keys, now, rt.throttle.windowSeconds);
           writeEvent(sql, rt, ctx, request, "user.login.failed", { realm_id: realm.id, user_id: user?.id ?? null });
         });
-        throw new CoreError("user.authentication_failed", { base: ["Login failed: unknown user, wrong password or inactive user"] });
+        throw new CoreError("user.authentication_failed", { base: AUTH_FAILED });
       }
 
-      const sessionId = rt.ids.next("kss");
-      const exp = Math.floor(now + realm.session_minutes * 60);
-      const json = rt.db.write((sql) => {
+      const withMemberships = readExpands(params, undefined, ["memberships"]).has("memberships");
+      const { json, session } = rt.db.write((sql) => {
         clearThrottle(sql, userKey);
         sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id);
-        if (realm.session_type === "managed") {
-          sql.run(
-            "INSERT INTO sessions (id, realm_id, user_id, created_at, expires_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            sessionId,
-            realm.id,
-            user.id,
-            now,
-            exp,
-            request.ip,
-            request.client,
-          );
-        }
+        const session = startSession(sql, rt, realm, user, request, now);
         writeEvent(sql, rt, ctx, request, "user.login.succeeded", { realm_id: realm.id, user_id: user.id });
-        return fullUserJson(sql, requireUser(sql, realm.id, user.id, now));
+        return { json: fullUserJson(sql, requireUser(sql, realm.id, user.id, now), now, withMemberships), session };
       });
-      json.token = await signLoginToken(rt.db, realm, { ...user, custom: JSON.stringify(json.custom ?? {}) }, sessionId, Math.floor(now), exp);
+      json.token = await signLoginToken(rt.db, realm, user, session.id, Math.floor(now), session.expires_at);
       return json;
+    },
+
+    async authenticateKey(ctx, params) {
+      await rt.authorize(ctx, "write");
+      rejectUnknownParams(params, ["api_key"]);
+      const realm = resolveRealm(rt, ctx, params);
+      // The request hash is validated like everywhere, but key checks record no event: their
+      // hot path writes nothing.
+      readRequestInfo(params);
+      const p = new Problems();
+      const apiKey = rawString(params, "api_key", p, 255);
+      if ((apiKey === undefined || apiKey === "") && p.empty) p.add("api_key", "can't be blank");
+      p.throwIfAny();
+      const now = nowSeconds(rt);
+      // Keys carry ≥ 128 random bits, so one SHA-256 lookup is both fast and safe; the
+      // comparison is an index seek on the hash, which leaks nothing about the key.
+      const hash = await sha256Hex(apiKey!);
+      const user = rt.db.get<UserRow>(
+        `SELECT t.*, ${MEMBERSHIP_COUNT} FROM credentials c JOIN users t ON t.id = c.user_id
+         WHERE c.secret_hash = ? AND c.credential_type = 'api_key' AND c.realm_id = ?`,
+        now,
+        hash,
+        realm.id,
+      );
+      if (!user || user.state !== "active" || user.user_type !== "api") throw new CoreError("user.authentication_failed", { base: AUTH_FAILED });
+      // The hot path writes nothing: last_login_at is refreshed at most once a day.
+      if (user.last_login_at === null || user.last_login_at < now - KEY_LOGIN_RECORD_SECONDS) {
+        rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));
+        user.last_login_at = now;
+      }
+      const json = fullUserJson(rt.db, user, now, readExpands(params, undefined, ["memberships"]).has("memberships"));
+      json.token =
+        realm.api_key_minutes > 0
+          ? await signLoginToken(rt.db, realm, user, rt.ids.next("kss"), Math.floor(now), Math.floor(now + realm.api_key_minutes * 60))
+          : null;
+      return json;
+    },
+
+    async generatePasswordToken(ctx, params) {
+      await rt.authorize(ctx, "write");
+      rejectUnknownParams(params, []);
+      const realm = resolveRealm(rt, ctx, params);
+      const request = readRequestInfo(params);
+      const token = `kpw_${randomBase62(22, rt.random)}`;
+      const hash = await sha256Hex(token);
+      const now = nowSeconds(rt);
+      const json = rt.db.write((sql) => {
+        const user = requireUser(sql, realm.id, params.id, now);
+        if (user.user_type !== "human") throw new CoreError("validation_failed", { user_type: ["api users have no password"] });
+        sql.run(
+          "INSERT INTO password_tokens (token_hash, realm_id, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+          hash,
+          realm.id,
+          user.id,
+          Math.floor(now + PASSWORD_TOKEN_SECONDS),
+          now,
+        );
+        writeEvent(sql, rt, ctx, request, "user.password_token.created", { realm_id: realm.id, user_id: user.id });
+        return fullUserJson(sql, user, now);
+      });
+      json.password_reset_token = token;
+      return json;
+    },
+
+    async resetPasswordWithToken(ctx, params) {
+      await rt.authorize(ctx, "write");
+      rejectUnknownParams(params, ["user"]);
+      const realm = resolveRealm(rt, ctx, params, "user");
+      const attrs = wrapper(params, "user");
+      const request = readRequestInfo(params);
+      const p = new Problems();
+      rejectUnknown(attrs, new Set(["token", "password", "password_confirmation"]), READ_ONLY, p);
+      const token = attrs.token;
+      if (typeof token !== "string" || token === "") p.add("token", "can't be blank");
+      const password = checkPassword(attrs, p, true);
+      p.throwIfAny();
+      const tokenHash = await sha256Hex(token as string);
+      const passwordHash = await rt.hasher.hash(password!);
+      const now = nowSeconds(rt);
+      // `--` means "the user owning the token".
+      const u = params.id === "--" ? undefined : params.id;
+      const outcome = rt.db.write((sql) => {
+        const owner = u === undefined ? undefined : requireUser(sql, realm.id, u, now);
+        // One atomic statement consumes the token: exactly one concurrent caller wins.
+        const consumed = sql.get<{ user_id: string }>(
+          "DELETE FROM password_tokens WHERE token_hash = ? AND realm_id = ? AND expires_at > ? AND (? IS NULL OR user_id = ?) RETURNING user_id",
+          tokenHash,
+          realm.id,
+          now,
+          owner?.id ?? null,
+          owner?.id ?? null,
+        );
+        if (!consumed) {
+          writeEvent(sql, rt, ctx, request, "user.password_token.failed", { realm_id: realm.id, user_id: owner?.id ?? null });
+          return undefined;
+        }
+        setPassword(sql, rt, realm.id, consumed.user_id, passwordHash, now);
+        // Any other outstanding reset tokens of the user are void once the password changed.
+        sql.run("DELETE FROM password_tokens WHERE user_id = ?", consumed.user_id);
+        writeEvent(sql, rt, ctx, request, "user.password_token.consumed", { realm_id: realm.id, user_id: consumed.user_id });
+        return fullUserJson(sql, requireUser(sql, realm.id, consumed.user_id, now), now);
+      });
+      if (!outcome) throw new CoreError("user.password_token_invalid", { token: ["is invalid or expired"] });
+      return outcome;
+    },
+
+    async updatePassword(ctx, params) {
+      await rt.authorize(ctx, "write");
+      rejectUnknownParams(params, ["user"]);
+      const realm = resolveRealm(rt, ctx, params, "user");
+      const attrs = wrapper(params, "user");
+      const request = readRequestInfo(params);
+      const p = new Problems();
+      rejectUnknown(attrs, new Set(["current_password", "password", "password_confirmation"]), READ_ONLY, p);
+      const current = rawString(attrs, "current_password", p, MAX_PASSWORD);
+      if (current === undefined && !p.errors.current_password) p.add("current_password", "can't be blank");
+      const password = checkPassword(attrs, p, true);
+      p.throwIfAny();
+      const now = nowSeconds(rt);
+      const user = requireUser(rt.db, realm.id, params.id, now);
+      const hash = rt.db.get<{ secret_hash: string }>(
+        "SELECT secret_hash FROM credentials WHERE user_id = ? AND credential_type = 'password'",
+        user.id,
+      )?.secret_hash;
+      const matches = await rt.hasher.verify(hash ?? (await rt.dummyHash()), current!);
+      if (!matches || !hash) throw new CoreError("user.current_password_mismatch", { current_password: ["Current password does not match"] });
+      const passwordHash = await rt.hasher.hash(password!);
+      return rt.db.write((sql) => {
+        const again = requireUser(sql, realm.id, user.id, now);
+        setPassword(sql, rt, realm.id, again.id, passwordHash, now);
+        writeEvent(sql, rt, ctx, request, "user.updated", { realm_id: realm.id, user_id: again.id });
+        return fullUserJson(sql, again, now);
+      });
     },
   };
 }

@@ -130,4 +130,30 @@ export const MIGRATIONS: readonly string[] = [
     window_start REAL NOT NULL
   ) STRICT;
   `,
+  // 2: password reset tokens and signup (user) tokens, stored only as SHA-256 hashes;
+  // last_used_at lets authenticate_key skip writes on its hot path.
+  `
+  CREATE TABLE password_tokens (
+    token_hash TEXT PRIMARY KEY,
+    realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL,
+    created_at REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX password_tokens_user ON password_tokens(user_id);
+
+  CREATE TABLE user_tokens (
+    token_hash TEXT PRIMARY KEY,
+    realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    username TEXT,
+    email TEXT,
+    first_name TEXT,
+    last_name TEXT,
+    password_hash TEXT,
+    expires_at INTEGER NOT NULL,
+    created_at REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX memberships_user ON memberships(user_id, id);
+  CREATE INDEX sessions_expiry ON sessions(expires_at);
+  `,
 ];

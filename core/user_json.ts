@@ -1,0 +1,51 @@
+/** The v1 JSON of users, shared by users, memberships, sessions and their expands. */
+import type { JsonObject } from "./context.ts";
+import { fullName } from "./tokens.ts";
+
+/** A user as stored, plus its live membership count. */
+export interface UserRow {
+  id: string;
+  realm_id: string;
+  user_type: "human" | "api";
+  state: "active" | "inactive";
+  username: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  reference: string | null;
+  custom: string;
+  created_at: number;
+  last_login_at: number | null;
+  membership_count: number;
+}
+
+/**
+ * A select-list fragment adding `membership_count` (live memberships only) to a query over
+ * `users t`; bind the current time (unix seconds) for its `?`.
+ */
+export const MEMBERSHIP_COUNT =
+  "(SELECT count(*) FROM memberships m WHERE m.user_id = t.id AND (m.expires_at IS NULL OR m.expires_at > ?)) AS membership_count";
+
+/** The v1 JSON of a user. Lists omit `custom` unless expanded; Gets add `credentials`. */
+export function userJson(row: UserRow, options: { custom: boolean; credentials?: { id: string; credential_type: string }[] }): JsonObject {
+  const out: JsonObject = {
+    id: row.id,
+    object: "user",
+    realm_id: row.realm_id,
+    user_type: row.user_type,
+    state: row.state,
+    username: row.username,
+    email: row.email,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    name: fullName(row.first_name, row.last_name),
+    reference: row.reference,
+    created_at: row.created_at,
+    last_login_at: row.last_login_at,
+    last_login_on: row.last_login_at,
+    membership_count: row.membership_count,
+  };
+  if (options.custom) out.custom = JSON.parse(row.custom) as unknown;
+  if (options.credentials) out.credentials = options.credentials.map((c) => ({ id: c.id, object: "credential", credential_type: c.credential_type }));
+  return out;
+}
