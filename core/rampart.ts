@@ -33,6 +33,8 @@ export interface OpenOptions extends RampartDeps {
 export interface OpenRampart extends Rampart {
   /** Statements executed so far on the connection (for constant-query checks). */
   readonly statementCount: () => number;
+  /** Write transactions committed so far (for "no write on the hot path" checks). */
+  readonly writeCount: () => number;
   /** Generates and installs the first admin key if none exists yet; returns it once, else null. */
   bootstrap(adminKey?: string): Promise<{ key: string; legacy_key: string; id: string } | null>;
 }
@@ -78,6 +80,7 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     userTokens: userTokenOperations(rt),
     keys: keyRing.operations(),
     statementCount: () => db.counter.count,
+    writeCount: () => db.counter.writes,
     async bootstrap(adminKey) {
       if (!keyRing.isEmpty()) return null;
       const created = await keyRing.create(adminKey === undefined ? {} : { key: adminKey, name: "admin" });

@@ -5,7 +5,7 @@
 import type { CallContext, Params, Rampart } from "@rampart/core";
 
 /** Resources of {@link Rampart} whose members are call-context operations. */
-export type ResourceName = "realms" | "users" | "events";
+export type ResourceName = "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens";
 
 /** `<resource>.<operation>`, checked against core's Rampart interface. */
 export type OperationName = {
@@ -38,6 +38,35 @@ export const V1_ROUTES: readonly RouteSpec[] = [
   { method: "PUT", path: "/v1/users/:id", op: "users.update", status: 200 },
   { method: "DELETE", path: "/v1/users/:id", op: "users.delete", status: 204 },
   { method: "POST", path: "/v1/users/:id/authenticate", op: "users.authenticate", status: 200 },
+  { method: "POST", path: "/v1/users/authenticate_key", op: "users.authenticateKey", status: 200 },
+  { method: "POST", path: "/v1/users/:id/generate_password_token", op: "users.generatePasswordToken", status: 200 },
+  { method: "POST", path: "/v1/users/:id/reset_password_with_token", op: "users.resetPasswordWithToken", status: 200 },
+  { method: "PUT", path: "/v1/users/:id/update_password", op: "users.updatePassword", status: 200 },
+
+  { method: "GET", path: "/v1/orgs", op: "orgs.list", status: 200 },
+  { method: "POST", path: "/v1/orgs", op: "orgs.create", status: 201 },
+  { method: "GET", path: "/v1/orgs/:id", op: "orgs.get", status: 200 },
+  { method: "PUT", path: "/v1/orgs/:id", op: "orgs.update", status: 200 },
+  { method: "DELETE", path: "/v1/orgs/:id", op: "orgs.delete", status: 204 },
+
+  { method: "GET", path: "/v1/memberships", op: "memberships.list", status: 200 },
+  { method: "POST", path: "/v1/memberships", op: "memberships.create", status: 201 },
+  { method: "GET", path: "/v1/memberships/:id", op: "memberships.get", status: 200 },
+  { method: "PUT", path: "/v1/memberships/:id", op: "memberships.update", status: 200 },
+  { method: "DELETE", path: "/v1/memberships/:id", op: "memberships.delete", status: 204 },
+
+  { method: "POST", path: "/v1/credentials", op: "credentials.create", status: 201 },
+  { method: "GET", path: "/v1/credentials/:id", op: "credentials.get", status: 200 },
+  { method: "PUT", path: "/v1/credentials/:id", op: "credentials.update", status: 200 },
+  { method: "DELETE", path: "/v1/credentials/:id", op: "credentials.delete", status: 204 },
+
+  { method: "GET", path: "/v1/sessions", op: "sessions.list", status: 200 },
+  { method: "POST", path: "/v1/sessions", op: "sessions.create", status: 201 },
+  { method: "GET", path: "/v1/sessions/:id", op: "sessions.get", status: 200 },
+  { method: "DELETE", path: "/v1/sessions/:id", op: "sessions.delete", status: 204 },
+
+  { method: "POST", path: "/v1/user_tokens", op: "userTokens.create", status: 201 },
+  { method: "GET", path: "/v1/user_tokens/:id", op: "userTokens.get", status: 200 },
 
   { method: "GET", path: "/v1/events", op: "events.list", status: 200 },
   { method: "GET", path: "/v1/events/:id", op: "events.get", status: 200 },

@@ -19,14 +19,17 @@ export interface Sql {
 
 /** Counts statements executed; tests and benchmarks read it to prove expansions are constant. */
 export interface StatementCounter {
+  /** Statements executed. */
   count: number;
+  /** Write transactions committed. */
+  writes: number;
 }
 
 export class SqliteStore implements Sql {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, SqliteStatement>();
   #closed = false;
-  readonly counter: StatementCounter = { count: 0 };
+  readonly counter: StatementCounter = { count: 0, writes: 0 };
 
   constructor(db: SqliteDatabase, synchronous: "FULL" | "NORMAL" = "FULL") {
     this.#db = db;
@@ -66,6 +69,7 @@ export class SqliteStore implements Sql {
     try {
       const result = fn(this);
       this.#db.exec("COMMIT");
+      this.counter.writes++;
       return result;
     } catch (err) {
       this.#db.exec("ROLLBACK");

@@ -9,14 +9,24 @@ import { jwtVerify } from "jose";
 import type { OpenRampart } from "@rampart/core";
 import { openTestRampart, type TestRampart } from "../helpers/rampart.ts";
 import { ApiError, type ContractApi } from "./api.ts";
+import { identityCases } from "./identity_cases.ts";
 
 /** Builds the surface under test over an open Rampart. */
 export type ApiFactory = (rampart: OpenRampart, adminKey: string) => Promise<ContractApi>;
 
-type Json = Record<string, any>;
+export type Json = Record<string, any>;
+
+/** What case files share: the surface, the open Rampart and a few builders. */
+export interface Kit {
+  api: ContractApi;
+  t: TestRampart;
+  call(op: Parameters<ContractApi["call"]>[0], params: Json, options?: Parameters<ContractApi["call"]>[2]): Promise<Json>;
+  newRealm(attrs?: Json): Promise<Json>;
+  newUser(realm: Json, attrs?: Json): Promise<Json>;
+}
 
 /** Asserts that `promise` rejects with an ApiError of `kind`/`code`, and returns it. */
-async function rejects(promise: Promise<unknown>, kind: string, code: string): Promise<ApiError> {
+export async function rejects(promise: Promise<unknown>, kind: string, code: string): Promise<ApiError> {
   try {
     await promise;
   } catch (err) {
@@ -52,6 +62,8 @@ export function contractCases(surface: string, factory: ApiFactory): void {
     const newRealm = async (attrs: Json = {}): Promise<Json> => call("realms.create", { realm: { name: `Realm ${++counter}`, ...attrs } });
     const newUser = async (realm: Json, attrs: Json = {}): Promise<Json> =>
       call("users.create", { realm_id: realm.id, user: { username: `user${++counter}`, password: "correct horse battery", ...attrs } });
+    const kit = (): Kit => ({ api, t, call, newRealm, newUser });
+    identityCases(kit);
 
     describe("realms", () => {
       test("create, get, update, list and delete a realm", async () => {
