@@ -397,13 +397,20 @@ describe("the gRPC server", () => {
       user: { username: "drifter", password: "long enough pw", first_name: "D", custom: { k: 1 } },
     });
     const api = await rampart.users.create(ctx, { realm_id: realmId, user: { user_type: "api" } });
+    const org = await rampart.orgs.create(ctx, { realm_id: realmId, org: { name: "Drift Org", custom: { tier: 2 } } });
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await rampart.memberships.create(ctx, {
+      realm_id: realmId,
+      membership: { user_id: human.id, org_id: org.id, permissions: ["admin"], expires_at: expiresAt },
+    });
+    await rampart.memberships.create(ctx, { realm_id: realmId, membership: { user_id: human.id } });
     const results: [string, JsonObject][] = [
       ["rampart.v1.Realm", await rampart.realms.get(ctx, { id: realmId })],
       ["rampart.v1.ListRealmsResponse", (await rampart.realms.list(ctx, { expands: "custom" })) as unknown as JsonObject],
       ["rampart.v1.User", human],
       ["rampart.v1.User", api],
-      ["rampart.v1.User", await rampart.users.get(ctx, { realm_id: realmId, id: "drifter" })],
-      ["rampart.v1.User", await rampart.users.authenticate(ctx, { realm_id: realmId, id: "drifter", password: "long enough pw" })],
+      ["rampart.v1.User", await rampart.users.get(ctx, { realm_id: realmId, id: "drifter", expands: "memberships" })],
+      ["rampart.v1.User", await rampart.users.authenticate(ctx, { realm_id: realmId, id: "drifter", password: "long enough pw", expands: "memberships" })],
       ["rampart.v1.ListUsersResponse", (await rampart.users.list(ctx, { realm_id: realmId, expands: "custom" })) as unknown as JsonObject],
       ["rampart.v1.ListEventsResponse", (await rampart.events.list(ctx, { realm_id: realmId, expands: "notifications" })) as unknown as JsonObject],
     ];
@@ -416,15 +423,26 @@ describe("the gRPC server", () => {
     }
   });
 
-  test("a user read over gRPC equals the in-process result, apart from keys protobuf cannot leave out", async () => {
+  test("a user with expanded memberships read over gRPC equals the in-process result, apart from keys protobuf cannot leave out", async () => {
     const ctx = { requestId: "rq_compare", credentials: { apiKey: adminKey } };
     const realmId = await newRealm("compare-realm");
-    await rampart.users.create(ctx, { realm_id: realmId, user: { username: "Cmp", email: "cmp@example.com", custom: { n: [1, "two", { three: null }] } } });
-    const direct = await rampart.users.get(ctx, { realm_id: realmId, id: "cmp" });
-    const out = await unary(main, UserServiceService.getUser, { id: "cmp", realm_id: realmId, expands: [] }, keyMetadata(adminKey));
+    const user = await rampart.users.create(ctx, {
+      realm_id: realmId,
+      user: { username: "Cmp", email: "cmp@example.com", custom: { n: [1, "two", { three: null }] } },
+    });
+    const org = await rampart.orgs.create(ctx, { realm_id: realmId, org: { name: "Cmp Org" } });
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await rampart.memberships.create(ctx, {
+      realm_id: realmId,
+      membership: { user_id: user.id, org_id: org.id, permissions: ["a:b", "c"], expires_at: expiresAt },
+    });
+    await rampart.memberships.create(ctx, { realm_id: realmId, membership: { user_id: user.id } });
+    const direct = await rampart.users.get(ctx, { realm_id: realmId, id: "cmp", expands: "memberships" });
+    assert.equal((direct.memberships as unknown[]).length, 2);
+    const out = await unary(main, UserServiceService.getUser, { id: "cmp", realm_id: realmId, expands: ["memberships"] }, keyMetadata(adminKey));
     const viaGrpc = messageToJson(methodAt("/rampart.v1.UserService/GetUser").output, out.response as unknown as Record<string, unknown>, "v1");
     // Unset optional strings and empty lists exist in every protobuf message; in v1 JSON
     // these keys only appear on some calls (token: authenticate; api_key: create).
-    assert.deepEqual(viaGrpc, { ...direct, token: null, api_key: null, memberships: [] });
+    assert.deepEqual(viaGrpc, { ...direct, token: null, api_key: null });
   });
 });
