@@ -8,6 +8,7 @@
  * expected; core coerces and validates them.
  */
 import type { CallContext, JsonObject, ListResult, Params } from "./context.ts";
+import type { RequestInfo } from "./request_info.ts";
 
 /** One operation: context + raw params in, v1 JSON out. Rejects with CoreError. */
 export type Operation<R = JsonObject> = (ctx: CallContext, params: Params) => Promise<R>;
@@ -74,6 +75,57 @@ export interface SessionOperations {
   delete: Operation<void>;
 }
 
+/** Plain CRUD with a list, as realms-scoped admin resources have. */
+export interface CrudOperations {
+  list: Operation<ListResult>;
+  get: Operation;
+  create: Operation;
+  update: Operation;
+  delete: Operation<void>;
+}
+
+export type LoginPolicyOperations = CrudOperations;
+export type AuthProviderOperations = CrudOperations;
+
+/** What a LoginRocket transport knows about the caller from the connection itself. */
+export interface LoginRocketContext extends CallContext {
+  /**
+   * The end user's IP and client as the transport saw them (the HTTP bridge honours
+   * X-Forwarded-For only from trusted proxies). A caller's own `request` param is used
+   * instead only when the call carries a management key with the `write` permission.
+   */
+  connection: RequestInfo;
+}
+
+/** The public face of a login policy, for CORS decisions and hosted pages. */
+export interface LoginRocketApp {
+  policy_id: string;
+  realm_id: string;
+  name: string;
+  subdomain: string;
+  login_handler: string | null;
+  signup_handler: string | null;
+  cors_origins: string[];
+  header: string | null;
+  footer: string | null;
+  external_css: string | null;
+  login: boolean;
+  signup: boolean;
+  name_field: "none" | "optional" | "required";
+}
+
+/** The end-user LoginRocket API. `params.subdomain` selects the login policy. */
+export interface LoginRocketOperations {
+  /** The app served at `subdomain`, or undefined. */
+  app(subdomain: string): Promise<LoginRocketApp | undefined>;
+  /** `{subdomain, username | email, password}` → `{token, url}`. */
+  login(ctx: LoginRocketContext, params: Params): Promise<{ token: string; url: string | null }>;
+  /** `{subdomain, username | email, password, password_confirmation, first_name, last_name}` → `{token, url}`. */
+  signup(ctx: LoginRocketContext, params: Params): Promise<{ token: string; url: string | null }>;
+  /** `{subdomain, token}` → `{}`; ends the managed session. */
+  logout(ctx: LoginRocketContext, params: Params): Promise<Record<string, never>>;
+}
+
 export interface UserTokenOperations {
   get: Operation;
   create: Operation;
@@ -104,6 +156,9 @@ export interface Rampart {
   credentials: CredentialOperations;
   sessions: SessionOperations;
   userTokens: UserTokenOperations;
+  loginPolicies: LoginPolicyOperations;
+  authProviders: AuthProviderOperations;
+  loginRocket: LoginRocketOperations;
   keys: KeyOperations;
   /** Resolves when the database answers. */
   health(): Promise<{ status: "ok" }>;

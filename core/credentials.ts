@@ -16,7 +16,7 @@ import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
-import { checkPassword } from "./passwords.ts";
+import { checkPassword, passwordPolicyOf } from "./passwords.ts";
 
 /** A credential as stored. */
 export interface CredentialRow {
@@ -75,7 +75,7 @@ export function credentialOperations(rt: Runtime): CredentialOperations {
     p: Problems,
   ): Promise<{ hash: string; apiKey?: string }> {
     if (type === "password") {
-      const password = checkPassword(attrs, p, true);
+      const password = checkPassword(attrs, p, true, passwordPolicyOf(realm));
       p.throwIfAny();
       return { hash: await rt.hasher.hash(password!) };
     }

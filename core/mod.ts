@@ -7,6 +7,11 @@ export type {
   CredentialOperations,
   EventOperations,
   KeyOperations,
+  LoginPolicyOperations,
+  AuthProviderOperations,
+  LoginRocketApp,
+  LoginRocketContext,
+  LoginRocketOperations,
   MembershipOperations,
   Operation,
   OrgOperations,
@@ -23,3 +28,6 @@ export { CoreError, toCoreError, type ErrorKind, type FieldErrors, type RateLimi
 export { isId, newRequestId } from "./ids.ts";
 export { parseKey } from "./keys.ts";
 export { DEFAULT_THROTTLE, openRampart, type OpenOptions, type OpenRampart } from "./rampart.ts";
+export { errorSentence, handlerUrl } from "./login_rocket.ts";
+export type { RequestInfo } from "./request_info.ts";
+export { isIpLiteral } from "./request_info.ts";

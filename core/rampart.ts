@@ -17,6 +17,9 @@ import { membershipOperations } from "./memberships.ts";
 import { credentialOperations } from "./credentials.ts";
 import { sessionOperations } from "./sessions.ts";
 import { userTokenOperations } from "./user_tokens.ts";
+import { loginPolicyOperations } from "./login_policies.ts";
+import { authProviderOperations } from "./auth_providers.ts";
+import { loginRocketOperations } from "./login_rocket.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
@@ -27,6 +30,8 @@ export const DEFAULT_THROTTLE: ThrottleSettings = { perUser: 10, perIp: 100, win
 export interface OpenOptions extends RampartDeps {
   /** SQLite `synchronous` (default FULL: an acknowledged write survives power loss). */
   synchronous?: "FULL" | "NORMAL";
+  /** The domain LoginRocket apps are also served under (`<subdomain>.<domain>`), if any. */
+  loginRocketDomain?: string;
 }
 
 /** A Rampart plus the internals tests and benchmarks may inspect. */
@@ -78,6 +83,9 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     credentials: credentialOperations(rt),
     sessions: sessionOperations(rt),
     userTokens: userTokenOperations(rt),
+    loginPolicies: loginPolicyOperations(rt, deps.loginRocketDomain),
+    authProviders: authProviderOperations(rt),
+    loginRocket: loginRocketOperations(rt),
     keys: keyRing.operations(),
     statementCount: () => db.counter.count,
     writeCount: () => db.counter.writes,

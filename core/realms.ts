@@ -32,6 +32,8 @@ export interface RealmRow {
   jwt_data: string;
   jwt_secret: string;
   created_at: number;
+  /** The active `password` auth provider's settings (JSON), joined in by getRealmRow; null when none. */
+  password_settings?: string | null;
 }
 
 const JWT_DATA = ["memberships", "orgs", "custom"] as const;
@@ -130,7 +132,15 @@ function readAttributes(
 
 /** Loads a realm by id or throws realm.not_found. */
 export function getRealmRow(sql: Sql, id: unknown): RealmRow {
-  const row = typeof id === "string" && isId(id, "rl") ? sql.get<RealmRow>("SELECT * FROM realms WHERE id = ?", id) : undefined;
+  const row =
+    typeof id === "string" && isId(id, "rl")
+      ? sql.get<RealmRow>(
+          `SELECT r.*, ap.settings AS password_settings FROM realms r
+           LEFT JOIN auth_providers ap ON ap.realm_id = r.id AND ap.provider_type = 'password' AND ap.state = 'active'
+           WHERE r.id = ?`,
+          id,
+        )
+      : undefined;
   if (!row) throw new CoreError("realm.not_found");
   return row;
 }

@@ -8,19 +8,18 @@ import { sha256Hex } from "./crypto.ts";
 import { generateApiKey, readApiKey } from "./credentials.ts";
 import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
-import { writeEvent } from "./events.ts";
+import { type EventSubjects, writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
 import { membershipsOfUser } from "./memberships.ts";
 import { normalizeIdentifier, optCustom, optEnum, optString, rawString, readExpands, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
-import { checkPassword, MAX_PASSWORD } from "./passwords.ts";
+import { checkPassword, MAX_PASSWORD, passwordPolicyOf } from "./passwords.ts";
 import { type RealmRow, resolveRealm } from "./realms.ts";
-import { readRequestInfo } from "./request_info.ts";
+import { readRequestInfo, type RequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
-import { startSession } from "./sessions.ts";
 import type { Sql } from "./storage/sqlite.ts";
-import { checkThrottle, clearThrottle, recordFailure, type ThrottleKey } from "./throttle.ts";
+import { LOGIN_FAILED, passwordLogin } from "./login.ts";
 import { signLoginToken } from "./tokens.ts";
 import { MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
 import { consumeUserToken, peekUserToken } from "./user_tokens.ts";
@@ -58,7 +57,6 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 const PASSWORD_TOKEN_SECONDS = 24 * 3600;
 /** authenticate_key records last_login_at at most this often, keeping its hot path write-free. */
 const KEY_LOGIN_RECORD_SECONDS = 24 * 3600;
-const AUTH_FAILED = ["Login failed: unknown user, wrong password or inactive user"];
 
 function nowSeconds(rt: Runtime): number {
   return seconds(rt.clock());
@@ -138,7 +136,7 @@ export function readUserAttributes(
   if (creating && type === "human" && (out.username === undefined || out.username === null)) p.add("username", "can't be blank");
   if (!creating && out.username === null) p.add("username", "can't be blank");
 
-  const password = checkPassword(attrs, p, false);
+  const password = checkPassword(attrs, p, false, passwordPolicyOf(realm));
   if (password !== undefined) {
     if (type === "api") p.add("password", "is not allowed for api users");
     out.password = password;
@@ -165,6 +163,44 @@ export function checkUnique(sql: Sql, realm: RealmRow, userId: string | null, us
 
 const CREDENTIAL_INSERT = "INSERT INTO credentials (id, realm_id, user_id, credential_type, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)";
 
+/** A new user's stored fields, validated and hashed already. */
+export interface NewUser {
+  id: string;
+  type: "human" | "api";
+  username: string;
+  attrs: UserAttributes;
+  passwordHash: string | null;
+  apiKeyHash: string | null;
+  now: number;
+}
+
+/**
+ * Inserts a user and its credentials and records `user.created` (plus `subjects`), after
+ * the uniqueness checks. Call inside a write transaction.
+ */
+export function insertUser(sql: Sql, rt: Runtime, ctx: CallContext, request: RequestInfo, realm: RealmRow, user: NewUser, subjects: EventSubjects = {}): void {
+  const { id, attrs, now } = user;
+  checkUnique(sql, realm, null, user.username, attrs.email);
+  sql.run(
+    `INSERT INTO users (id, realm_id, user_type, state, username, email, first_name, last_name, reference, custom, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id,
+    realm.id,
+    user.type,
+    attrs.state ?? "active",
+    user.username,
+    attrs.email ?? null,
+    attrs.first_name ?? null,
+    attrs.last_name ?? null,
+    attrs.reference ?? null,
+    JSON.stringify(attrs.custom ?? {}),
+    now,
+  );
+  if (user.passwordHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "password", user.passwordHash, now);
+  if (user.apiKeyHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "api_key", user.apiKeyHash, now);
+  writeEvent(sql, rt, ctx, request, "user.created", { ...subjects, realm_id: realm.id, user_id: id });
+}
+
 /** Replaces (or adds) the user's password hash and ends their sessions. */
 function setPassword(sql: Sql, rt: Runtime, realmId: string, userId: string, hash: string, now: number): void {
   const changed = sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password'", hash, userId);
@@ -176,13 +212,6 @@ const LIST_PARAMS = ["after", "max_results", "sort", "direction", "user_type", "
 const SORTS = { id: "id", username: "username", created_at: "created_at" };
 
 export function userOperations(rt: Runtime): UserOperations {
-  const throttleKeys = (realm: RealmRow, user: UserRow | undefined, u: string, ip: string | null): { userKey: string; keys: ThrottleKey[] } => {
-    const userKey = `u:${realm.id}:${user ? user.id : `name=${normalizeIdentifier(u)}`}`;
-    const keys: ThrottleKey[] = [{ key: userKey, limit: rt.throttle.perUser }];
-    if (ip) keys.push({ key: `ip:${realm.id}:${ip}`, limit: rt.throttle.perIp });
-    return { userKey, keys };
-  };
-
   return {
     async list(ctx, params) {
       await rt.authorize(ctx, "read");
@@ -251,25 +280,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const now = nowSeconds(rt);
       const json = rt.db.write((sql) => {
         if (tokenHash !== undefined) consumeUserToken(sql, tokenHash, now);
-        checkUnique(sql, realm, null, username, attrs.email);
-        sql.run(
-          `INSERT INTO users (id, realm_id, user_type, state, username, email, first_name, last_name, reference, custom, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          id,
-          realm.id,
-          type,
-          attrs.state ?? "active",
-          username,
-          attrs.email ?? null,
-          attrs.first_name ?? null,
-          attrs.last_name ?? null,
-          attrs.reference ?? null,
-          JSON.stringify(attrs.custom ?? {}),
-          now,
-        );
-        if (passwordHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "password", passwordHash, now);
-        if (apiKey) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "api_key", apiKey.hash, now);
-        writeEvent(sql, rt, ctx, request, "user.created", { realm_id: realm.id, user_id: id });
+        insertUser(sql, rt, ctx, request, realm, { id, type, username, attrs, passwordHash, apiKeyHash: apiKey?.hash ?? null, now });
         return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
       });
       // The key is shown once, in this response only.
@@ -334,35 +345,9 @@ export function userOperations(rt: Runtime): UserOperations {
       if (password === undefined && p.empty) p.add("password", "can't be blank");
       if (typeof params.id !== "string" || params.id === "") p.add("id", "must be a user id or username");
       p.throwIfAny();
-      const u = params.id as string;
-      const now = nowSeconds(rt);
-      const user = findUser(rt.db, realm.id, u, now);
-      const { userKey, keys } = throttleKeys(realm, user, u, request.ip);
-      checkThrottle(rt.db, keys, now, rt.throttle.windowSeconds);
-
-      const hash =
-        user?.user_type === "human"
-          ? rt.db.get<{ secret_hash: string }>("SELECT secret_hash FROM credentials WHERE user_id = ? AND credential_type = 'password'", user.id)?.secret_hash
-          : undefined;
-      // Always verify against some hash, so unknown users cost the same time as known ones.
-      const matches = await rt.hasher.verify(hash ?? (await rt.dummyHash()), password!);
-      if (!matches || !hash || !user || user.state !== "active") {
-        rt.db.write((sql) => {
-          recordFailure(sql, keys, now, rt.throttle.windowSeconds);
-          writeEvent(sql, rt, ctx, request, "user.login.failed", { realm_id: realm.id, user_id: user?.id ?? null });
-        });
-        throw new CoreError("user.authentication_failed", { base: AUTH_FAILED });
-      }
-
-      const withMemberships = readExpands(params, undefined, ["memberships"]).has("memberships");
-      const { json, session } = rt.db.write((sql) => {
-        clearThrottle(sql, userKey);
-        sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id);
-        const session = startSession(sql, rt, realm, user, request, now);
-        writeEvent(sql, rt, ctx, request, "user.login.succeeded", { realm_id: realm.id, user_id: user.id });
-        return { json: fullUserJson(sql, requireUser(sql, realm.id, user.id, now), now, withMemberships), session };
-      });
-      json.token = await signLoginToken(rt.db, realm, user, session.id, Math.floor(now), session.expires_at);
+      const { user, token, now } = await passwordLogin(rt, ctx, realm, { u: params.id as string }, password!, request);
+      const json = fullUserJson(rt.db, requireUser(rt.db, realm.id, user.id, now), now, readExpands(params, undefined, ["memberships"]).has("memberships"));
+      json.token = token;
       return json;
     },
 
@@ -388,7 +373,7 @@ export function userOperations(rt: Runtime): UserOperations {
         hash,
         realm.id,
       );
-      if (!user || user.state !== "active" || user.user_type !== "api") throw new CoreError("user.authentication_failed", { base: AUTH_FAILED });
+      if (!user || user.state !== "active" || user.user_type !== "api") throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });
       // The hot path writes nothing: last_login_at is refreshed at most once a day.
       if (user.last_login_at === null || user.last_login_at < now - KEY_LOGIN_RECORD_SECONDS) {
         rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));
@@ -438,7 +423,7 @@ export function userOperations(rt: Runtime): UserOperations {
       rejectUnknown(attrs, new Set(["token", "password", "password_confirmation"]), READ_ONLY, p);
       const token = attrs.token;
       if (typeof token !== "string" || token === "") p.add("token", "can't be blank");
-      const password = checkPassword(attrs, p, true);
+      const password = checkPassword(attrs, p, true, passwordPolicyOf(realm));
       p.throwIfAny();
       const tokenHash = await sha256Hex(token as string);
       const passwordHash = await rt.hasher.hash(password!);
@@ -480,7 +465,7 @@ export function userOperations(rt: Runtime): UserOperations {
       rejectUnknown(attrs, new Set(["current_password", "password", "password_confirmation"]), READ_ONLY, p);
       const current = rawString(attrs, "current_password", p, MAX_PASSWORD);
       if (current === undefined && !p.errors.current_password) p.add("current_password", "can't be blank");
-      const password = checkPassword(attrs, p, true);
+      const password = checkPassword(attrs, p, true, passwordPolicyOf(realm));
       p.throwIfAny();
       const now = nowSeconds(rt);
       const user = requireUser(rt.db, realm.id, params.id, now);

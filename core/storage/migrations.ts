@@ -156,4 +156,31 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX memberships_user ON memberships(user_id, id);
   CREATE INDEX sessions_expiry ON sessions(expires_at);
   `,
+  // 3: LoginRocket: login policies (connected apps) and auth providers.
+  `
+  CREATE TABLE login_policies (
+    id TEXT PRIMARY KEY,
+    realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    subdomain TEXT NOT NULL UNIQUE,
+    login_handler TEXT,
+    signup_handler TEXT,
+    cors_origins TEXT NOT NULL,
+    header TEXT,
+    footer TEXT,
+    external_css TEXT,
+    created_at REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX login_policies_realm ON login_policies(realm_id, id);
+
+  CREATE TABLE auth_providers (
+    id TEXT PRIMARY KEY,
+    realm_id TEXT NOT NULL REFERENCES realms(id) ON DELETE CASCADE,
+    provider_type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (realm_id, provider_type)
+  ) STRICT;
+  `,
 ];
