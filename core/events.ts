@@ -8,7 +8,7 @@ import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { isId } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
-import { optInt, readExpands, rejectUnknownParams } from "./params.ts";
+import { optSeconds, readExpands, rejectUnknownParams } from "./params.ts";
 import type { RequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
@@ -142,7 +142,7 @@ export function eventOperations(rt: Runtime): EventOperations {
         where.push(`(${types.map(() => "t.event_type LIKE ? ESCAPE '\\'").join(" OR ")})`);
         args.push(...types.map(likePrefix));
       }
-      const after = optInt(params, "created_at_after", 0, 1e11, p);
+      const after = optSeconds(params, "created_at_after", p);
       if (after !== undefined) {
         where.push("t.event_at > ?");
         args.push(after);

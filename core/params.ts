@@ -131,6 +131,18 @@ export function optInt(obj: Record<string, unknown>, key: string, min: number, m
   return n;
 }
 
+/** A non-negative number of seconds (fractions allowed); accepts numeric strings. */
+export function optSeconds(obj: Record<string, unknown>, key: string, p: Problems, field = key): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null || v === "") return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d{1,11}(\.\d{1,9})?$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 1e11) {
+    p.add(field, "must be unix seconds");
+    return undefined;
+  }
+  return n;
+}
+
 /** A `custom` attributes object: plain JSON, bounded in size and depth. */
 export function optCustom(obj: Record<string, unknown>, key: string, p: Problems, field = key): Record<string, unknown> | undefined {
   const v = obj[key];

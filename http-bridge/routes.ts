@@ -5,7 +5,8 @@
 import type { CallContext, Params, Rampart } from "@rampart/core";
 
 /** Resources of {@link Rampart} whose members are call-context operations. */
-export type ResourceName = "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens";
+export type ResourceName =
+  "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders";
 
 /** `<resource>.<operation>`, checked against core's Rampart interface. */
 export type OperationName = {
@@ -67,6 +68,18 @@ export const V1_ROUTES: readonly RouteSpec[] = [
 
   { method: "POST", path: "/v1/user_tokens", op: "userTokens.create", status: 201 },
   { method: "GET", path: "/v1/user_tokens/:id", op: "userTokens.get", status: 200 },
+
+  { method: "GET", path: "/v1/login_policies", op: "loginPolicies.list", status: 200 },
+  { method: "POST", path: "/v1/login_policies", op: "loginPolicies.create", status: 201 },
+  { method: "GET", path: "/v1/login_policies/:id", op: "loginPolicies.get", status: 200 },
+  { method: "PUT", path: "/v1/login_policies/:id", op: "loginPolicies.update", status: 200 },
+  { method: "DELETE", path: "/v1/login_policies/:id", op: "loginPolicies.delete", status: 204 },
+
+  { method: "GET", path: "/v1/auth_providers", op: "authProviders.list", status: 200 },
+  { method: "POST", path: "/v1/auth_providers", op: "authProviders.create", status: 201 },
+  { method: "GET", path: "/v1/auth_providers/:id", op: "authProviders.get", status: 200 },
+  { method: "PUT", path: "/v1/auth_providers/:id", op: "authProviders.update", status: 200 },
+  { method: "DELETE", path: "/v1/auth_providers/:id", op: "authProviders.delete", status: 204 },
 
   { method: "GET", path: "/v1/events", op: "events.list", status: 200 },
   { method: "GET", path: "/v1/events/:id", op: "events.get", status: 200 },

@@ -43,6 +43,16 @@ export type OpName =
   | "sessions.delete"
   | "userTokens.get"
   | "userTokens.create"
+  | "loginPolicies.list"
+  | "loginPolicies.get"
+  | "loginPolicies.create"
+  | "loginPolicies.update"
+  | "loginPolicies.delete"
+  | "authProviders.list"
+  | "authProviders.get"
+  | "authProviders.create"
+  | "authProviders.update"
+  | "authProviders.delete"
   | "events.list"
   | "events.get";
 
@@ -74,6 +84,12 @@ export class ApiError extends Error {
 /** What every surface offers the contract cases. */
 export interface ContractApi {
   readonly name: string;
+  /**
+   * True for a surface with a schema (gRPC): it cannot carry unknown attributes, values of
+   * the wrong JSON type or the deprecated untyped forms, and it cannot tell an absent field
+   * from an empty or null one. Cases check the typed equivalent there.
+   */
+  readonly typed: boolean;
   /**
    * Performs one operation with v1 params (path ids under `id`, wrapper under the resource
    * name, `request`, `expands`, list params). Resolves with the v1 JSON result (a list is

@@ -10,6 +10,7 @@ import type { OpenRampart } from "@rampart/core";
 import { openTestRampart, type TestRampart } from "../helpers/rampart.ts";
 import { ApiError, type ContractApi } from "./api.ts";
 import { identityCases } from "./identity_cases.ts";
+import { appCases } from "./app_cases.ts";
 
 /** Builds the surface under test over an open Rampart. */
 export type ApiFactory = (rampart: OpenRampart, adminKey: string) => Promise<ContractApi>;
@@ -64,6 +65,7 @@ export function contractCases(surface: string, factory: ApiFactory): void {
       call("users.create", { realm_id: realm.id, user: { username: `user${++counter}`, password: "correct horse battery", ...attrs } });
     const kit = (): Kit => ({ api, t, call, newRealm, newUser });
     identityCases(kit);
+    appCases(kit);
 
     describe("realms", () => {
       test("create, get, update, list and delete a realm", async () => {

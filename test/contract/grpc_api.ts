@@ -56,6 +56,7 @@ export async function grpcApi(rampart: Rampart, adminKey: string): Promise<Contr
 
   return {
     name: "grpc",
+    typed: true,
     async call(op: OpName, params: Params, options: CallOptions = {}) {
       const rpc = RPC_BY_OP.get(op);
       if (!rpc) throw new Error(`no RPC serves ${op}`);

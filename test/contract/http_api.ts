@@ -51,6 +51,16 @@ const ROUTES: Record<OpName, { method: Method; path: string }> = {
   "sessions.delete": { method: "DELETE", path: "/v1/sessions/:id" },
   "userTokens.get": { method: "GET", path: "/v1/user_tokens/:id" },
   "userTokens.create": { method: "POST", path: "/v1/user_tokens" },
+  "loginPolicies.list": { method: "GET", path: "/v1/login_policies" },
+  "loginPolicies.get": { method: "GET", path: "/v1/login_policies/:id" },
+  "loginPolicies.create": { method: "POST", path: "/v1/login_policies" },
+  "loginPolicies.update": { method: "PUT", path: "/v1/login_policies/:id" },
+  "loginPolicies.delete": { method: "DELETE", path: "/v1/login_policies/:id" },
+  "authProviders.list": { method: "GET", path: "/v1/auth_providers" },
+  "authProviders.get": { method: "GET", path: "/v1/auth_providers/:id" },
+  "authProviders.create": { method: "POST", path: "/v1/auth_providers" },
+  "authProviders.update": { method: "PUT", path: "/v1/auth_providers/:id" },
+  "authProviders.delete": { method: "DELETE", path: "/v1/auth_providers/:id" },
   "events.list": { method: "GET", path: "/v1/events" },
   "events.get": { method: "GET", path: "/v1/events/:id" },
 };
@@ -86,6 +96,7 @@ export async function httpApi(rampart: Rampart, adminKey: string): Promise<Contr
 
   return {
     name: "http",
+    typed: false,
     async call(op: OpName, params: Params, options: CallOptions = {}) {
       const { method, path, body } = encodeCall(op, params);
       // 2015 clients send the JSON content type on every request, bodiless ones included.

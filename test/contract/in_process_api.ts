@@ -6,6 +6,7 @@ import { ApiError, type CallOptions, type ContractApi, type OpName } from "./api
 export function inProcessApi(rampart: OpenRampart, adminKey: string): ContractApi {
   return {
     name: "in-process",
+    typed: false,
     async call(op: OpName, params: Params, options: CallOptions = {}) {
       const [resource, action] = op.split(".") as [keyof OpenRampart, string];
       const group = rampart[resource] as unknown as Record<string, (ctx: unknown, params: Params) => Promise<unknown>>;
