@@ -86,6 +86,17 @@ export interface CrudOperations {
 
 export type LoginPolicyOperations = CrudOperations;
 export type AuthProviderOperations = CrudOperations;
+export type AppHookOperations = CrudOperations;
+
+/** The webhook delivery worker of this Rampart. */
+export interface WebhookOperations {
+  /** Starts delivering in the background (servers call this once). */
+  start(): void;
+  /** Attempts every due delivery now and waits for the attempts (tests, with a fake clock). */
+  deliverDue(): Promise<number>;
+  /** Stops; waits up to `graceMs` for in-flight attempts, leaving the rest pending. */
+  stop(graceMs?: number): Promise<void>;
+}
 
 /** What a LoginRocket transport knows about the caller from the connection itself. */
 export interface LoginRocketContext extends CallContext {
@@ -159,6 +170,8 @@ export interface Rampart {
   loginPolicies: LoginPolicyOperations;
   authProviders: AuthProviderOperations;
   loginRocket: LoginRocketOperations;
+  appHooks: AppHookOperations;
+  webhooks: WebhookOperations;
   keys: KeyOperations;
   /** Resolves when the database answers. */
   health(): Promise<{ status: "ok" }>;

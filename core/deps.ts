@@ -60,4 +60,8 @@ export interface RampartDeps {
   throttle?: Partial<ThrottleSettings>;
   /** How long a verified management key stays cached (ms, default 5000). Revocation takes effect within it. */
   keyCacheMs?: number;
+  /** The HTTP client webhooks are sent with (default: the global Web `fetch`). */
+  fetch?: typeof fetch;
+  /** Webhook delivery limits: attempts in flight overall / per destination host, per-attempt timeout. */
+  webhooks?: { concurrency?: number; perDestination?: number; timeoutMs?: number; pollMs?: number };
 }

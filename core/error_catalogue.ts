@@ -43,6 +43,7 @@ export const ERROR_CATALOGUE = {
   "auth_provider.taken": { kind: "INVALID_ARGUMENT", message: "The realm already has an auth provider of this type" },
   "login_rocket.login_disabled": { kind: "FAILED_PRECONDITION", message: "Login is not enabled for this app" },
   "login_rocket.signup_disabled": { kind: "FAILED_PRECONDITION", message: "Signup is not enabled for this app" },
+  "app_hook.not_found": { kind: "NOT_FOUND", message: "App hook not found" },
   "event.not_found": { kind: "NOT_FOUND", message: "Event not found" },
   "session.not_found": { kind: "NOT_FOUND", message: "Session not found" },
   internal: { kind: "INTERNAL", message: "An internal error occurred; it has been logged" },

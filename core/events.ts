@@ -13,6 +13,7 @@ import type { RequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
+import { enqueueDeliveries, notificationsOf } from "./webhooks.ts";
 
 /** The object ids an event may refer to. */
 export interface EventSubjects {
@@ -63,10 +64,12 @@ export function writeEvent(sql: Sql, rt: Runtime, ctx: CallContext, request: Req
     request.client,
     ctx.requestId,
   );
+  // The outbox: deliveries commit (or roll back) with the event itself.
+  if (enqueueDeliveries(sql, rt, rt.activeHooks(sql), id, type, subjects.realm_id ?? null) > 0) rt.deliveriesQueued();
   return id;
 }
 
-function eventJson(row: EventRow, withNotifications: boolean): JsonObject {
+function eventJson(row: EventRow, notifications: JsonObject[] | undefined): JsonObject {
   const out: JsonObject = {
     id: row.id,
     object: "event",
@@ -83,8 +86,7 @@ function eventJson(row: EventRow, withNotifications: boolean): JsonObject {
     ip: row.ip,
     request_id: row.request_id,
   };
-  // Webhook deliveries (notifications) arrive with app hooks; until then there are none.
-  if (withNotifications) out.notifications = [];
+  if (notifications) out.notifications = notifications;
   return out;
 }
 
@@ -116,6 +118,12 @@ function readEventTypes(v: unknown, p: Problems): string[] {
 /** Escapes LIKE wildcards so a prefix matches literally. */
 function likePrefix(s: string): string {
   return `${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The Get-an-event JSON of `id` as a string (the webhook body), or undefined when gone. */
+export function eventBody(sql: Sql, id: string): string | undefined {
+  const row = sql.get<EventRow>("SELECT * FROM events WHERE id = ?", id);
+  return row ? JSON.stringify(eventJson(row, notificationsOf(sql, [id]).get(id) ?? [])) : undefined;
 }
 
 export function eventOperations(rt: Runtime): EventOperations {
@@ -154,7 +162,13 @@ export function eventOperations(rt: Runtime): EventOperations {
         { table: "events", sorts: { id: "id" }, defaultSort: "id", defaultDirection: "desc", where, args },
         page,
       );
-      return { collection: rows.map((r) => eventJson(r, withNotifications)), more_results: more };
+      const notifications = withNotifications
+        ? notificationsOf(
+            rt.db,
+            rows.map((r) => r.id),
+          )
+        : undefined;
+      return { collection: rows.map((r) => eventJson(r, notifications ? (notifications.get(r.id) ?? []) : undefined)), more_results: more };
     },
 
     async get(ctx: CallContext, params: Params) {
@@ -166,7 +180,7 @@ export function eventOperations(rt: Runtime): EventOperations {
       const realm = params.realm_id ?? ctx.realmId;
       // Objects of another realm are invisible when the caller chose a realm.
       if (typeof realm === "string" && realm !== "" && row.realm_id !== null && row.realm_id !== realm) throw new CoreError("event.not_found");
-      return eventJson(row, true);
+      return eventJson(row, notificationsOf(rt.db, [row.id]).get(row.id) ?? []);
     },
   };
 }

@@ -7,6 +7,8 @@ export type {
   CredentialOperations,
   EventOperations,
   KeyOperations,
+  AppHookOperations,
+  WebhookOperations,
   LoginPolicyOperations,
   AuthProviderOperations,
   LoginRocketApp,
@@ -31,3 +33,4 @@ export { DEFAULT_THROTTLE, openRampart, type OpenOptions, type OpenRampart } fro
 export { errorSentence, handlerUrl } from "./login_rocket.ts";
 export type { RequestInfo } from "./request_info.ts";
 export { isIpLiteral } from "./request_info.ts";
+export { RETRY as WEBHOOK_RETRY, signatureHeader } from "./webhooks.ts";

@@ -20,6 +20,9 @@ import { userTokenOperations } from "./user_tokens.ts";
 import { loginPolicyOperations } from "./login_policies.ts";
 import { authProviderOperations } from "./auth_providers.ts";
 import { loginRocketOperations } from "./login_rocket.ts";
+import { appHookOperations, loadActiveHooks } from "./app_hooks.ts";
+import { eventBody } from "./events.ts";
+import { type ActiveHook, DeliveryWorker } from "./webhooks.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
@@ -58,6 +61,9 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     return id;
   });
   let dummy: Promise<string> | undefined;
+  let hooks: ActiveHook[] | undefined;
+  // A hook list read inside a transaction that rolled back may hold phantom hooks.
+  db.onRollback(() => (hooks = undefined));
   let closed = false;
   const keyRing = new KeyRing(() => rt, deps.keyCacheMs ?? 5000);
   const rt: Runtime = {
@@ -71,7 +77,16 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     accountId,
     authorize: (ctx, permission) => keyRing.authorize(ctx, permission),
     dummyHash: () => (dummy ??= deps.hasher.hash(randomBase62(32, random))),
+    activeHooks: (sql) => (hooks ??= loadActiveHooks(sql)),
+    hooksChanged: () => (hooks = undefined),
+    deliveriesQueued: () => worker.wake(),
   };
+  const worker = new DeliveryWorker(rt, {
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    eventBody: (id) => eventBody(db, id),
+    logger: rt.logger,
+    ...deps.webhooks,
+  });
 
   return {
     accountId,
@@ -86,6 +101,12 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     loginPolicies: loginPolicyOperations(rt, deps.loginRocketDomain),
     authProviders: authProviderOperations(rt),
     loginRocket: loginRocketOperations(rt),
+    appHooks: appHookOperations(rt),
+    webhooks: {
+      start: () => worker.start(),
+      deliverDue: () => worker.deliverDue(),
+      stop: (graceMs) => worker.stop(graceMs),
+    },
     keys: keyRing.operations(),
     statementCount: () => db.counter.count,
     writeCount: () => db.counter.writes,
@@ -101,6 +122,7 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     },
     async close() {
       closed = true;
+      await worker.stop(0);
       db.close();
     },
   };

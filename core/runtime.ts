@@ -5,7 +5,8 @@
 import type { CallContext } from "./context.ts";
 import type { Logger, PasswordHasher, ThrottleSettings } from "./deps.ts";
 import type { IdGenerator, RandomSource } from "./ids.ts";
-import type { SqliteStore } from "./storage/sqlite.ts";
+import type { Sql, SqliteStore } from "./storage/sqlite.ts";
+import type { ActiveHook } from "./webhooks.ts";
 
 /** A management-key permission. */
 export type Permission = "read" | "write" | "admin_realm";
@@ -24,6 +25,12 @@ export interface Runtime {
   authorize(ctx: CallContext, permission: Permission): Promise<void>;
   /** A valid hash of a random password, verified against when a user has none (equal timing). */
   dummyHash(): Promise<string>;
+  /** The active webhooks, cached; read through `sql` when the cache is empty. */
+  activeHooks(sql: Sql): readonly ActiveHook[];
+  /** Forgets the cached hooks (after a hook write). */
+  hooksChanged(sql: Sql): void;
+  /** Tells the delivery worker that new deliveries were queued (it looks after the commit). */
+  deliveriesQueued(): void;
 }
 
 /** Unix seconds with millisecond precision, as v1 timestamps are. */

@@ -6,7 +6,7 @@ import type { CallContext, Params, Rampart } from "@rampart/core";
 
 /** Resources of {@link Rampart} whose members are call-context operations. */
 export type ResourceName =
-  "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders";
+  "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders" | "appHooks";
 
 /** `<resource>.<operation>`, checked against core's Rampart interface. */
 export type OperationName = {
@@ -80,6 +80,12 @@ export const V1_ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/v1/auth_providers/:id", op: "authProviders.get", status: 200 },
   { method: "PUT", path: "/v1/auth_providers/:id", op: "authProviders.update", status: 200 },
   { method: "DELETE", path: "/v1/auth_providers/:id", op: "authProviders.delete", status: 204 },
+
+  { method: "GET", path: "/v1/app_hooks", op: "appHooks.list", status: 200 },
+  { method: "POST", path: "/v1/app_hooks", op: "appHooks.create", status: 201 },
+  { method: "GET", path: "/v1/app_hooks/:id", op: "appHooks.get", status: 200 },
+  { method: "PUT", path: "/v1/app_hooks/:id", op: "appHooks.update", status: 200 },
+  { method: "DELETE", path: "/v1/app_hooks/:id", op: "appHooks.delete", status: 204 },
 
   { method: "GET", path: "/v1/events", op: "events.list", status: 200 },
   { method: "GET", path: "/v1/events/:id", op: "events.get", status: 200 },

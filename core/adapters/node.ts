@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { hash, verify } from "@node-rs/argon2";
 import Database from "better-sqlite3";
-import type { Logger, PasswordHasher, SqliteDatabase, ThrottleSettings } from "../deps.ts";
+import type { PasswordHasher, SqliteDatabase } from "../deps.ts";
 import type { OpenOptions } from "../rampart.ts";
 
 /** OWASP's argon2id choice: m=19 MiB, t=2, p=1. */
@@ -55,30 +55,19 @@ export function argon2Hasher(concurrency = Math.max(1, availableParallelism())):
   };
 }
 
-/** Options of {@link nodeDeps}. */
-export interface NodeDepsOptions {
+/** Options of {@link nodeDeps}: a file path instead of a connection, everything else as openRampart takes it. */
+export interface NodeDepsOptions extends Omit<OpenOptions, "database" | "hasher"> {
   /** SQLite file path (its folder is created), or ":memory:". */
   path: string;
-  logger?: Logger;
-  throttle?: Partial<ThrottleSettings>;
-  synchronous?: "FULL" | "NORMAL";
+  /** Hashes at once (default: the number of cores). */
   hashConcurrency?: number;
-  clock?: () => number;
-  keyCacheMs?: number;
 }
 
 /** Everything `openRampart` needs on Node. */
 export function nodeDeps(options: NodeDepsOptions): OpenOptions {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const { path, hashConcurrency, ...rest } = options;
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   // better-sqlite3's overloaded typings are wider than the structural port; the calls match.
-  const database = new Database(options.path) as unknown as SqliteDatabase;
-  return {
-    database,
-    hasher: argon2Hasher(options.hashConcurrency),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.throttle ? { throttle: options.throttle } : {}),
-    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.keyCacheMs !== undefined ? { keyCacheMs: options.keyCacheMs } : {}),
-  };
+  const database = new Database(path) as unknown as SqliteDatabase;
+  return { ...rest, database, hasher: argon2Hasher(hashConcurrency) };
 }

@@ -183,4 +183,34 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (realm_id, provider_type)
   ) STRICT;
   `,
+  // 4: webhooks: app hooks and the durable delivery outbox (each delivery is a notification).
+  `
+  CREATE TABLE app_hooks (
+    id TEXT PRIMARY KEY,
+    realm_id TEXT REFERENCES realms(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    hook_type TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at REAL NOT NULL
+  ) STRICT;
+
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    app_hook_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_attempt_at REAL,
+    last_destination TEXT,
+    last_result TEXT,
+    next_attempt_at REAL NOT NULL,
+    give_up_at REAL NOT NULL,
+    created_at REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'in_progress';
+  CREATE INDEX deliveries_event ON deliveries(event_id, id);
+  CREATE INDEX deliveries_hook ON deliveries(app_hook_id, state);
+  `,
 ];

@@ -29,6 +29,7 @@ export class SqliteStore implements Sql {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, SqliteStatement>();
   #closed = false;
+  readonly #rollbackListeners: (() => void)[] = [];
   readonly counter: StatementCounter = { count: 0, writes: 0 };
 
   constructor(db: SqliteDatabase, synchronous: "FULL" | "NORMAL" = "FULL") {
@@ -73,8 +74,14 @@ export class SqliteStore implements Sql {
       return result;
     } catch (err) {
       this.#db.exec("ROLLBACK");
+      for (const listener of this.#rollbackListeners) listener();
       throw err;
     }
+  }
+
+  /** Calls `listener` after every rolled-back write (caches filled inside it are void). */
+  onRollback(listener: () => void): void {
+    this.#rollbackListeners.push(listener);
   }
 
   #migrate(): void {
