@@ -64,6 +64,7 @@ async function main(argv: string[]): Promise<void> {
         ?.split(",")
         .map((s) => s.trim())
         .filter(Boolean);
+      if (permissions?.length === 0) die(`--permissions: name at least one of read, write, admin_realm\n\n${HELP[command]}`);
       const key = await rampart.keys.create({ ...(permissions ? { permissions } : {}), ...(values.name ? { name: values.name } : {}) });
       process.stdout.write(
         `Created ${String(key.id)} with permissions ${(key.permissions as string[]).join(", ")}. Shown once:\n` +

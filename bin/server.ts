@@ -68,6 +68,8 @@ async function main(): Promise<void> {
   }
   const address = http.server.address();
   const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
+  // Webhook deliveries (including any left pending by a previous run) start flowing now.
+  rampart.webhooks.start();
   logger.info({ http: `http://${config.host}:${httpPort}`, grpc: `${config.host}:${grpcPort}`, account_id: rampart.accountId }, "rampart listening");
 
   let stopping = false;
@@ -77,7 +79,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down: finishing in-flight calls");
     const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), config.shutdownGraceMs + 2000);
     timer.unref();
-    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs)]);
+    // Keep-alive connections whose in-flight request finished after close() began would hold the server open: close them as they go idle.
+    setInterval(() => http.server.closeIdleConnections(), 100).unref();
+    // Webhook attempts get the same grace; unfinished ones stay pending for the next start.
+    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);
     await rampart.close();
     logger.info("stopped");
     logger.flush?.();
