@@ -3,7 +3,7 @@
  * (the server may be running; SQLite's WAL lets both use the file).
  */
 import { parseArgs } from "node:util";
-import { CoreError, openRampart } from "@rampart/core";
+import { CoreError, openRampart, type OpenRampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -56,10 +56,17 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${HELP[command]}\n`);
     return;
   }
-  const rampart = openRampart(nodeDeps({ path: process.env.RAMPART_DB || "./data/rampart.db" }));
+  const expected = command === "keys revoke" ? 3 : 2;
+  if (positionals.length > expected) die(`unexpected argument "${positionals[expected]}"\n\n${HELP[command]}`);
+  const dbPath = process.env.RAMPART_DB || "./data/rampart.db";
+  let rampart: OpenRampart;
+  try {
+    rampart = openRampart(nodeDeps({ path: dbPath }));
+  } catch (err) {
+    die(`RAMPART_DB: cannot open "${dbPath}": ${(err as Error).message}`);
+  }
   try {
     if (command === "keys create") {
-      if (positionals.length > 2) die(`unexpected argument "${positionals[2]}"\n\n${HELP[command]}`);
       const permissions = values.permissions
         ?.split(",")
         .map((s) => s.trim())
