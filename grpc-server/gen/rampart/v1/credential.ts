@@ -6,16 +6,21 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 export const protobufPackage = "rampart.v1";
 
 export const protobufFileName = "rampart/v1/credential.proto";
 
-/** The Credential resource: how a user proves who they are. */
+/**
+ * The Credential resource: how a user proves who they are (a human user's password, an api
+ * user's api keys).
+ */
 
 /**
- * A user's credential, as embedded in a user returned by GetUser. Secrets (password hashes,
- * api key hashes) are never returned.
+ * A user's credential. Secrets (password hashes, api key hashes) are never returned. Users
+ * returned by GetUser embed their credentials with `id`, `object` and `credential_type`
+ * only.
  */
 export interface Credential {
   /** Credential id: `crd_` + 22 base62 characters. */
@@ -24,10 +29,66 @@ export interface Credential {
   object: string;
   /** "password" or "api_key". */
   credential_type: string;
+  /**
+   * The user it belongs to (`usr_…`). Set by CredentialService; unset in a user's
+   * embedded `credentials`.
+   */
+  user_id?:
+    | string
+    | undefined;
+  /**
+   * When the credential was created (millisecond precision). Set by CredentialService;
+   * unset in a user's embedded `credentials`.
+   */
+  created_at?:
+    | Date
+    | undefined;
+  /**
+   * An api key: set only in the CreateCredential or UpdateCredential response that
+   * installed it, so that a generated key can be read once (with the realm's "hash" policy
+   * it is never shown again). Unset elsewhere and for passwords.
+   */
+  api_key?: string | undefined;
+}
+
+/**
+ * The writable attributes of a credential: the v1 `{"credential": {...}}` body. Every field
+ * is optional. Write-only secrets are never returned.
+ */
+export interface CredentialInput {
+  /** The user (`usr_…`, a user of the call's realm). Required on create; ignored on update. */
+  user_id?:
+    | string
+    | undefined;
+  /**
+   * "password" (human users; at most one per user) or "api_key" (api users). Required on
+   * create; ignored on update.
+   */
+  credential_type?:
+    | string
+    | undefined;
+  /**
+   * Password credentials: the new password, checked against the realm's password rules
+   * (never shorter than 8, at most 1024 characters); hashed exactly as received. Required
+   * for a password credential. Setting it ends the user's sessions.
+   */
+  password?:
+    | string
+    | undefined;
+  /** Password credentials: must equal `password` when given. */
+  password_confirmation?:
+    | string
+    | undefined;
+  /**
+   * Api key credentials: the key to install, 32–255 characters. Omitted, empty or
+   * "generate": the realm's `api_key_prefix` + 40 random base62 characters, returned once
+   * in `Credential.api_key`.
+   */
+  api_key?: string | undefined;
 }
 
 function createBaseCredential(): Credential {
-  return { id: "", object: "", credential_type: "" };
+  return { id: "", object: "", credential_type: "", user_id: undefined, created_at: undefined, api_key: undefined };
 }
 
 export const Credential: MessageFns<Credential> = {
@@ -40,6 +101,15 @@ export const Credential: MessageFns<Credential> = {
     }
     if (message.credential_type !== "") {
       writer.uint32(26).string(message.credential_type);
+    }
+    if (message.user_id !== undefined) {
+      writer.uint32(34).string(message.user_id);
+    }
+    if (message.created_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.created_at), writer.uint32(42).fork()).join();
+    }
+    if (message.api_key !== undefined) {
+      writer.uint32(50).string(message.api_key);
     }
     return writer;
   },
@@ -81,6 +151,30 @@ export const Credential: MessageFns<Credential> = {
             message.credential_type = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.user_id = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.api_key = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -101,6 +195,118 @@ export const Credential: MessageFns<Credential> = {
     message.id = object.id ?? "";
     message.object = object.object ?? "";
     message.credential_type = object.credential_type ?? "";
+    message.user_id = object.user_id ?? undefined;
+    message.created_at = object.created_at ?? undefined;
+    message.api_key = object.api_key ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCredentialInput(): CredentialInput {
+  return {
+    user_id: undefined,
+    credential_type: undefined,
+    password: undefined,
+    password_confirmation: undefined,
+    api_key: undefined,
+  };
+}
+
+export const CredentialInput: MessageFns<CredentialInput> = {
+  encode(message: CredentialInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user_id !== undefined) {
+      writer.uint32(10).string(message.user_id);
+    }
+    if (message.credential_type !== undefined) {
+      writer.uint32(18).string(message.credential_type);
+    }
+    if (message.password !== undefined) {
+      writer.uint32(26).string(message.password);
+    }
+    if (message.password_confirmation !== undefined) {
+      writer.uint32(34).string(message.password_confirmation);
+    }
+    if (message.api_key !== undefined) {
+      writer.uint32(42).string(message.api_key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CredentialInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCredentialInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user_id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.credential_type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.password_confirmation = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.api_key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CredentialInput>, I>>(base?: I): CredentialInput {
+    return CredentialInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CredentialInput>, I>>(object: I): CredentialInput {
+    const message = createBaseCredentialInput();
+    message.user_id = object.user_id ?? undefined;
+    message.credential_type = object.credential_type ?? undefined;
+    message.password = object.password ?? undefined;
+    message.password_confirmation = object.password_confirmation ?? undefined;
+    message.api_key = object.api_key ?? undefined;
     return message;
   },
 };
@@ -116,6 +322,18 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Org } from "./org.js";
+import { NullableTimestamp, StringList } from "./common.js";
 
 export const protobufPackage = "rampart.v1";
 
@@ -16,8 +16,13 @@ export const protobufFileName = "rampart/v1/membership.proto";
 
 /**
  * The Membership resource: a user's place in an org (or an org-less membership), with
- * permissions. Only the message for now: it is embedded in users (`expands: ["memberships"]`);
- * MembershipService comes with the memberships API.
+ * permissions and an optional expiry.
+ *
+ * A membership embeds its org when listed from its user's side, and its user when listed
+ * from its org's side, while User and Org embed their memberships: files cannot import each
+ * other in a cycle, so the embedded org and user are EmbeddedOrg and EmbeddedUser, declared
+ * here. Each has the fields of Org or User that an embedded object carries, under the same
+ * names and field numbers, so their bytes also decode as an Org or a User.
  */
 
 /** A membership of a user in an org. Expired memberships are never returned. */
@@ -41,7 +46,7 @@ export interface Membership {
   expires_at?:
     | Date
     | undefined;
-  /** Custom attributes, any JSON object. Unset when not included. */
+  /** Custom attributes, any JSON object. Always set. */
   custom?:
     | { [key: string]: any }
     | undefined;
@@ -50,10 +55,145 @@ export interface Membership {
     | Date
     | undefined;
   /**
-   * The org, embedded when the membership is listed from its user's side (a user's
-   * `memberships`). Unset for an org-less membership.
+   * The org, embedded when the membership is seen from its user's side: a user's or a
+   * session's `memberships`, and ListMemberships by `user_id`. Unset for an org-less
+   * membership, and elsewhere.
    */
-  org?: Org | undefined;
+  org?:
+    | EmbeddedOrg
+    | undefined;
+  /**
+   * The user, embedded when the membership is seen from its org's side: an org's
+   * `memberships`, and ListMemberships by `org_id`. Unset elsewhere.
+   */
+  user?: EmbeddedUser | undefined;
+}
+
+/**
+ * An org as a membership embeds it: the fields of Org (same names and numbers) without its
+ * memberships.
+ */
+export interface EmbeddedOrg {
+  /** Org id: `org_` + 22 base62 characters. */
+  id: string;
+  /** Always "org". */
+  object: string;
+  /** The realm the org belongs to (`rl_…`). */
+  realm_id: string;
+  /** Display name; never empty. */
+  name: string;
+  /** "active" or "inactive". */
+  state: string;
+  /** Free-form reference chosen by the caller. Unset: none. */
+  reference?:
+    | string
+    | undefined;
+  /** Custom attributes, any JSON object. Always set. */
+  custom?:
+    | { [key: string]: any }
+    | undefined;
+  /** When the org was created (millisecond precision). */
+  created_at?: Date | undefined;
+}
+
+/**
+ * A user as a membership embeds it: the fields of User (same names and numbers) that an
+ * embedded user carries; no credentials, memberships, token or api key.
+ */
+export interface EmbeddedUser {
+  /** User id: `usr_` + 22 base62 characters. */
+  id: string;
+  /** Always "user". */
+  object: string;
+  /** The realm the user belongs to (`rl_…`). */
+  realm_id: string;
+  /** "human" or "api". */
+  user_type: string;
+  /** "active" or "inactive". */
+  state: string;
+  /** The username (stored lower-cased after Unicode NFKC). */
+  username: string;
+  /** Email address. Unset: none. */
+  email?:
+    | string
+    | undefined;
+  /** Given name. Unset: none. */
+  first_name?:
+    | string
+    | undefined;
+  /** Family name. Unset: none. */
+  last_name?:
+    | string
+    | undefined;
+  /** `first_name` and `last_name` joined by a space. Unset when both are unset. */
+  name?:
+    | string
+    | undefined;
+  /** Free-form reference chosen by the caller. Unset: none. */
+  reference?:
+    | string
+    | undefined;
+  /** Custom attributes, any JSON object. Always set. */
+  custom?:
+    | { [key: string]: any }
+    | undefined;
+  /** When the user was created (millisecond precision). */
+  created_at?:
+    | Date
+    | undefined;
+  /** When the user last logged in (millisecond precision). Unset: never. */
+  last_login_at?:
+    | Date
+    | undefined;
+  /**
+   * Deprecated v1 alias of `last_login_at`; read `last_login_at`.
+   *
+   * @deprecated
+   */
+  last_login_on?:
+    | Date
+    | undefined;
+  /** How many (unexpired) memberships the user has. */
+  membership_count: number;
+}
+
+/**
+ * The writable attributes of a membership: the v1 `{"membership": {...}}` body. Every field
+ * is optional: on create, an omitted field takes its default; on update, an omitted field is
+ * left unchanged. Read-only attributes (id, object, created_at, …) do not exist here.
+ */
+export interface MembershipInput {
+  /**
+   * The member (`usr_…`, a user of the call's realm). Required on create; cannot change
+   * (INVALID_ARGUMENT on update).
+   */
+  user_id?:
+    | string
+    | undefined;
+  /**
+   * The org (`org_…`, an org of the call's realm). Create only; cannot change. Omitted or
+   * empty: an org-less membership (at most one per user). A second live membership for
+   * one (user, org) is INVALID_ARGUMENT.
+   */
+  org_id?:
+    | string
+    | undefined;
+  /**
+   * Permissions, each matching /^[a-z0-9*:;._-]{1,62}$/i, at most 20; duplicates are
+   * dropped. Omitted: unchanged (create: none); present with no values: none.
+   */
+  permissions?:
+    | StringList
+    | undefined;
+  /**
+   * When the membership stops counting; stored in whole seconds (a fraction is dropped).
+   * Omitted: unchanged (create: never); present without a value: never (clears it).
+   */
+  expires_at?:
+    | NullableTimestamp
+    | undefined;
+  /** Custom attributes, any JSON object; replaces the whole object. Create default: {}. */
+  custom?: { [key: string]: any } | undefined;
 }
 
 function createBaseMembership(): Membership {
@@ -67,6 +207,7 @@ function createBaseMembership(): Membership {
     custom: undefined,
     created_at: undefined,
     org: undefined,
+    user: undefined,
   };
 }
 
@@ -97,7 +238,10 @@ export const Membership: MessageFns<Membership> = {
       Timestamp.encode(toTimestamp(message.created_at), writer.uint32(66).fork()).join();
     }
     if (message.org !== undefined) {
-      Org.encode(message.org, writer.uint32(74).fork()).join();
+      EmbeddedOrg.encode(message.org, writer.uint32(74).fork()).join();
+    }
+    if (message.user !== undefined) {
+      EmbeddedUser.encode(message.user, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -184,7 +328,15 @@ export const Membership: MessageFns<Membership> = {
               break;
             }
 
-            message.org = Org.decode(reader, reader.uint32());
+            message.org = EmbeddedOrg.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.user = EmbeddedUser.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -212,7 +364,517 @@ export const Membership: MessageFns<Membership> = {
     message.expires_at = object.expires_at ?? undefined;
     message.custom = object.custom ?? undefined;
     message.created_at = object.created_at ?? undefined;
-    message.org = (object.org !== undefined && object.org !== null) ? Org.fromPartial(object.org) : undefined;
+    message.org = (object.org !== undefined && object.org !== null) ? EmbeddedOrg.fromPartial(object.org) : undefined;
+    message.user = (object.user !== undefined && object.user !== null)
+      ? EmbeddedUser.fromPartial(object.user)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEmbeddedOrg(): EmbeddedOrg {
+  return {
+    id: "",
+    object: "",
+    realm_id: "",
+    name: "",
+    state: "",
+    reference: undefined,
+    custom: undefined,
+    created_at: undefined,
+  };
+}
+
+export const EmbeddedOrg: MessageFns<EmbeddedOrg> = {
+  encode(message: EmbeddedOrg, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.object !== "") {
+      writer.uint32(18).string(message.object);
+    }
+    if (message.realm_id !== "") {
+      writer.uint32(26).string(message.realm_id);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.reference !== undefined) {
+      writer.uint32(50).string(message.reference);
+    }
+    if (message.custom !== undefined) {
+      Struct.encode(Struct.wrap(message.custom), writer.uint32(58).fork()).join();
+    }
+    if (message.created_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.created_at), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbeddedOrg {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbeddedOrg();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.custom = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<EmbeddedOrg>, I>>(base?: I): EmbeddedOrg {
+    return EmbeddedOrg.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbeddedOrg>, I>>(object: I): EmbeddedOrg {
+    const message = createBaseEmbeddedOrg();
+    message.id = object.id ?? "";
+    message.object = object.object ?? "";
+    message.realm_id = object.realm_id ?? "";
+    message.name = object.name ?? "";
+    message.state = object.state ?? "";
+    message.reference = object.reference ?? undefined;
+    message.custom = object.custom ?? undefined;
+    message.created_at = object.created_at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseEmbeddedUser(): EmbeddedUser {
+  return {
+    id: "",
+    object: "",
+    realm_id: "",
+    user_type: "",
+    state: "",
+    username: "",
+    email: undefined,
+    first_name: undefined,
+    last_name: undefined,
+    name: undefined,
+    reference: undefined,
+    custom: undefined,
+    created_at: undefined,
+    last_login_at: undefined,
+    last_login_on: undefined,
+    membership_count: 0,
+  };
+}
+
+export const EmbeddedUser: MessageFns<EmbeddedUser> = {
+  encode(message: EmbeddedUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.object !== "") {
+      writer.uint32(18).string(message.object);
+    }
+    if (message.realm_id !== "") {
+      writer.uint32(26).string(message.realm_id);
+    }
+    if (message.user_type !== "") {
+      writer.uint32(34).string(message.user_type);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.username !== "") {
+      writer.uint32(50).string(message.username);
+    }
+    if (message.email !== undefined) {
+      writer.uint32(58).string(message.email);
+    }
+    if (message.first_name !== undefined) {
+      writer.uint32(66).string(message.first_name);
+    }
+    if (message.last_name !== undefined) {
+      writer.uint32(74).string(message.last_name);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(82).string(message.name);
+    }
+    if (message.reference !== undefined) {
+      writer.uint32(90).string(message.reference);
+    }
+    if (message.custom !== undefined) {
+      Struct.encode(Struct.wrap(message.custom), writer.uint32(98).fork()).join();
+    }
+    if (message.created_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.created_at), writer.uint32(106).fork()).join();
+    }
+    if (message.last_login_at !== undefined) {
+      Timestamp.encode(toTimestamp(message.last_login_at), writer.uint32(114).fork()).join();
+    }
+    if (message.last_login_on !== undefined) {
+      Timestamp.encode(toTimestamp(message.last_login_on), writer.uint32(122).fork()).join();
+    }
+    if (message.membership_count !== 0) {
+      writer.uint32(136).int32(message.membership_count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbeddedUser {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbeddedUser();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.user_type = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.first_name = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.last_name = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.custom = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.last_login_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.last_login_on = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.membership_count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<EmbeddedUser>, I>>(base?: I): EmbeddedUser {
+    return EmbeddedUser.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbeddedUser>, I>>(object: I): EmbeddedUser {
+    const message = createBaseEmbeddedUser();
+    message.id = object.id ?? "";
+    message.object = object.object ?? "";
+    message.realm_id = object.realm_id ?? "";
+    message.user_type = object.user_type ?? "";
+    message.state = object.state ?? "";
+    message.username = object.username ?? "";
+    message.email = object.email ?? undefined;
+    message.first_name = object.first_name ?? undefined;
+    message.last_name = object.last_name ?? undefined;
+    message.name = object.name ?? undefined;
+    message.reference = object.reference ?? undefined;
+    message.custom = object.custom ?? undefined;
+    message.created_at = object.created_at ?? undefined;
+    message.last_login_at = object.last_login_at ?? undefined;
+    message.last_login_on = object.last_login_on ?? undefined;
+    message.membership_count = object.membership_count ?? 0;
+    return message;
+  },
+};
+
+function createBaseMembershipInput(): MembershipInput {
+  return { user_id: undefined, org_id: undefined, permissions: undefined, expires_at: undefined, custom: undefined };
+}
+
+export const MembershipInput: MessageFns<MembershipInput> = {
+  encode(message: MembershipInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user_id !== undefined) {
+      writer.uint32(10).string(message.user_id);
+    }
+    if (message.org_id !== undefined) {
+      writer.uint32(18).string(message.org_id);
+    }
+    if (message.permissions !== undefined) {
+      StringList.encode(message.permissions, writer.uint32(26).fork()).join();
+    }
+    if (message.expires_at !== undefined) {
+      NullableTimestamp.encode(message.expires_at, writer.uint32(34).fork()).join();
+    }
+    if (message.custom !== undefined) {
+      Struct.encode(Struct.wrap(message.custom), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MembershipInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMembershipInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user_id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.org_id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.permissions = StringList.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expires_at = NullableTimestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.custom = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MembershipInput>, I>>(base?: I): MembershipInput {
+    return MembershipInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MembershipInput>, I>>(object: I): MembershipInput {
+    const message = createBaseMembershipInput();
+    message.user_id = object.user_id ?? undefined;
+    message.org_id = object.org_id ?? undefined;
+    message.permissions = (object.permissions !== undefined && object.permissions !== null)
+      ? StringList.fromPartial(object.permissions)
+      : undefined;
+    message.expires_at = (object.expires_at !== undefined && object.expires_at !== null)
+      ? NullableTimestamp.fromPartial(object.expires_at)
+      : undefined;
+    message.custom = object.custom ?? undefined;
     return message;
   },
 };

@@ -8,15 +8,13 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Membership } from "./membership.js";
 
 export const protobufPackage = "rampart.v1";
 
 export const protobufFileName = "rampart/v1/org.proto";
 
-/**
- * The Org resource (organisations that users belong to through memberships). Only the
- * message for now: it is embedded in memberships; OrgService comes with the orgs API.
- */
+/** The Org resource: organisations that users belong to through memberships. */
 
 /** An organisation within a realm. */
 export interface Org {
@@ -35,14 +33,43 @@ export interface Org {
     | string
     | undefined;
   /**
-   * Custom attributes, any JSON object. Unset when not included (lists without
-   * `expands: ["custom"]`).
+   * Custom attributes, any JSON object. Always set by GetOrg, CreateOrg and UpdateOrg; set
+   * by ListOrgs only with `expands: ["custom"]`, unset otherwise.
    */
   custom?:
     | { [key: string]: any }
     | undefined;
   /** When the org was created (millisecond precision). */
-  created_at?: Date | undefined;
+  created_at?:
+    | Date
+    | undefined;
+  /**
+   * The org's live memberships, each embedding its `user`: only with
+   * `expands: ["memberships"]` on GetOrg; empty elsewhere.
+   */
+  memberships: Membership[];
+}
+
+/**
+ * The writable attributes of an org: the v1 `{"org": {...}}` body. Every field is optional:
+ * on create, an omitted field takes its default; on update, an omitted field is left
+ * unchanged. Read-only attributes (id, object, realm_id, created_at) do not exist here.
+ */
+export interface OrgInput {
+  /** Display name. Required on create; must not be blank. */
+  name?:
+    | string
+    | undefined;
+  /** "active" or "inactive". Create default: "active". */
+  state?:
+    | string
+    | undefined;
+  /** Free-form reference. An empty string clears it. */
+  reference?:
+    | string
+    | undefined;
+  /** Custom attributes, any JSON object; replaces the whole object. Create default: {}. */
+  custom?: { [key: string]: any } | undefined;
 }
 
 function createBaseOrg(): Org {
@@ -55,6 +82,7 @@ function createBaseOrg(): Org {
     reference: undefined,
     custom: undefined,
     created_at: undefined,
+    memberships: [],
   };
 }
 
@@ -83,6 +111,9 @@ export const Org: MessageFns<Org> = {
     }
     if (message.created_at !== undefined) {
       Timestamp.encode(toTimestamp(message.created_at), writer.uint32(66).fork()).join();
+    }
+    for (const v of message.memberships) {
+      Membership.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -164,6 +195,14 @@ export const Org: MessageFns<Org> = {
             message.created_at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.memberships.push(Membership.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -189,6 +228,98 @@ export const Org: MessageFns<Org> = {
     message.reference = object.reference ?? undefined;
     message.custom = object.custom ?? undefined;
     message.created_at = object.created_at ?? undefined;
+    message.memberships = object.memberships?.map((e) => Membership.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOrgInput(): OrgInput {
+  return { name: undefined, state: undefined, reference: undefined, custom: undefined };
+}
+
+export const OrgInput: MessageFns<OrgInput> = {
+  encode(message: OrgInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined) {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.state !== undefined) {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.reference !== undefined) {
+      writer.uint32(26).string(message.reference);
+    }
+    if (message.custom !== undefined) {
+      Struct.encode(Struct.wrap(message.custom), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OrgInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOrgInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.custom = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<OrgInput>, I>>(base?: I): OrgInput {
+    return OrgInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OrgInput>, I>>(object: I): OrgInput {
+    const message = createBaseOrgInput();
+    message.name = object.name ?? undefined;
+    message.state = object.state ?? undefined;
+    message.reference = object.reference ?? undefined;
+    message.custom = object.custom ?? undefined;
     return message;
   },
 };

@@ -55,8 +55,8 @@ export interface User {
     | string
     | undefined;
   /**
-   * Custom attributes, any JSON object. Always set by GetUser, CreateUser, UpdateUser and
-   * AuthenticateUser; set by ListUsers only with `expands: ["custom"]`, unset otherwise.
+   * Custom attributes, any JSON object. Always set, except by ListUsers, which sets it only
+   * with `expands: ["custom"]`.
    */
   custom?:
     | { [key: string]: any }
@@ -77,27 +77,38 @@ export interface User {
   last_login_on?:
     | Date
     | undefined;
-  /** The user's credentials (no secrets). Filled by GetUser only; empty elsewhere. */
+  /**
+   * The user's credentials (no secrets; `id`, `object` and `credential_type` only). Filled
+   * by every UserService call that returns one user; empty in ListUsers.
+   */
   credentials: Credential[];
   /** How many (unexpired) memberships the user has. */
   membership_count: number;
   /**
-   * A login token (JWT) for the user: set by AuthenticateUser when one was issued; unset
-   * elsewhere.
+   * A login token (JWT) for the user: set by AuthenticateUser, and by AuthenticateKey when
+   * the realm's `api_key_minutes` is above 0; unset elsewhere.
    */
   token?:
     | string
     | undefined;
   /**
-   * The user's memberships, each embedding its org: only with `expands: ["memberships"]` on
-   * GetUser and AuthenticateUser; empty elsewhere.
+   * The user's live memberships, each embedding its org: only with
+   * `expands: ["memberships"]` on GetUser, AuthenticateUser and AuthenticateKey; empty
+   * elsewhere.
    */
   memberships: Membership[];
   /**
    * An api user's api key: set only in the CreateUser response that generated it (with the
    * realm's "hash" policy it is never shown again). Unset elsewhere.
    */
-  api_key?: string | undefined;
+  api_key?:
+    | string
+    | undefined;
+  /**
+   * A password reset token (`kpw_…`; single use, valid 24 hours): set only in the
+   * GeneratePasswordToken response. Unset elsewhere.
+   */
+  password_reset_token?: string | undefined;
 }
 
 /**
@@ -195,6 +206,7 @@ function createBaseUser(): User {
     token: undefined,
     memberships: [],
     api_key: undefined,
+    password_reset_token: undefined,
   };
 }
 
@@ -259,6 +271,9 @@ export const User: MessageFns<User> = {
     }
     if (message.api_key !== undefined) {
       writer.uint32(162).string(message.api_key);
+    }
+    if (message.password_reset_token !== undefined) {
+      writer.uint32(170).string(message.password_reset_token);
     }
     return writer;
   },
@@ -436,6 +451,14 @@ export const User: MessageFns<User> = {
             message.api_key = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.password_reset_token = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -473,6 +496,7 @@ export const User: MessageFns<User> = {
     message.token = object.token ?? undefined;
     message.memberships = object.memberships?.map((e) => Membership.fromPartial(e)) || [];
     message.api_key = object.api_key ?? undefined;
+    message.password_reset_token = object.password_reset_token ?? undefined;
     return message;
   },
 };

@@ -27,11 +27,12 @@ export const protobufPackage = "rampart.v1";
 export const protobufFileName = "rampart/v1/user_service.proto";
 
 /**
- * UserService: manage a realm's users and check their passwords. Every call is
- * realm-scoped: the realm comes from the request's `realm_id` or, when that is omitted,
- * from the `x-authrocket-realm` metadata; with neither, INVALID_ARGUMENT on `realm_id`. A
- * user of another realm is NOT_FOUND. Reads need a management key with the `read`
- * permission, everything else `write` (else PERMISSION_DENIED).
+ * UserService: manage a realm's users, check their passwords and api keys, and reset or
+ * change passwords. Every call is realm-scoped: the realm comes from the request's
+ * `realm_id` or, when that is omitted, from the `x-authrocket-realm` metadata; with neither,
+ * INVALID_ARGUMENT on `realm_id`. A user of another realm is NOT_FOUND. Reads need a
+ * management key with the `read` permission, everything else (the authenticate calls
+ * included) `write` (else PERMISSION_DENIED).
  */
 
 /** Which users to list. Every field is optional; omitted filters do not filter. */
@@ -178,6 +179,123 @@ export interface AuthenticateUserRequest {
    * ignored.
    */
   expands: string[];
+}
+
+/** A login attempt with an api user's key. */
+export interface AuthenticateKeyRequest {
+  /** The realm (`rl_…`). Omitted: the `x-authrocket-realm` metadata. */
+  realm_id?:
+    | string
+    | undefined;
+  /**
+   * The api key to check, exactly as issued. Omitted or empty: INVALID_ARGUMENT on
+   * `api_key`.
+   */
+  api_key?:
+    | string
+    | undefined;
+  /**
+   * The end user behind the attempt. Validated like everywhere, but recorded nowhere: key
+   * checks write no event. Omitted: none.
+   */
+  request?:
+    | RequestInfo
+    | undefined;
+  /**
+   * Expansions; "memberships" fills the returned user's `memberships`. Other values are
+   * ignored.
+   */
+  expands: string[];
+}
+
+/** Which user gets a password reset token. */
+export interface GeneratePasswordTokenRequest {
+  /** User id (`usr_…`) or username of a human user. Required. */
+  id: string;
+  /** The realm (`rl_…`). Omitted: the `x-authrocket-realm` metadata. */
+  realm_id?:
+    | string
+    | undefined;
+  /**
+   * The end user behind the call, copied onto the `user.password_token.created` event.
+   * Omitted: none.
+   */
+  request?: RequestInfo | undefined;
+}
+
+/** A password reset with a token. */
+export interface ResetPasswordWithTokenRequest {
+  /**
+   * User id (`usr_…`) or username of the token's owner, or "--" for "the user owning the
+   * token". Required. A token of another user is refused like an invalid one.
+   */
+  id: string;
+  /** The realm (`rl_…`). Omitted: the `x-authrocket-realm` metadata. */
+  realm_id?:
+    | string
+    | undefined;
+  /**
+   * The token and the new password (v1 body `{"user": {...}}`). Omitted: INVALID_ARGUMENT
+   * on `token` and `password`.
+   */
+  user?:
+    | PasswordResetInput
+    | undefined;
+  /** The end user behind the call, copied onto the event the reset writes. Omitted: none. */
+  request?: RequestInfo | undefined;
+}
+
+/** The v1 `{"user": {...}}` body of ResetPasswordWithToken. */
+export interface PasswordResetInput {
+  /** The password reset token (`kpw_…`) from GeneratePasswordToken. Required. */
+  token?:
+    | string
+    | undefined;
+  /**
+   * The new password, checked against the realm's password rules (never shorter than 8, at
+   * most 1024 characters); hashed exactly as received. Required.
+   */
+  password?:
+    | string
+    | undefined;
+  /** Must equal `password` when given. */
+  password_confirmation?: string | undefined;
+}
+
+/** A password change by a user who knows the current password. */
+export interface UpdatePasswordRequest {
+  /** User id (`usr_…`) or username. Required. */
+  id: string;
+  /** The realm (`rl_…`). Omitted: the `x-authrocket-realm` metadata. */
+  realm_id?:
+    | string
+    | undefined;
+  /**
+   * The current and the new password (v1 body `{"user": {...}}`). Omitted:
+   * INVALID_ARGUMENT on `current_password` and `password`.
+   */
+  user?:
+    | PasswordUpdateInput
+    | undefined;
+  /** The end user behind the call, copied onto the `user.updated` event. Omitted: none. */
+  request?: RequestInfo | undefined;
+}
+
+/** The v1 `{"user": {...}}` body of UpdatePassword. */
+export interface PasswordUpdateInput {
+  /** The user's current password, exactly as typed. Required. */
+  current_password?:
+    | string
+    | undefined;
+  /**
+   * The new password, checked against the realm's password rules (never shorter than 8, at
+   * most 1024 characters); hashed exactly as received. Required.
+   */
+  password?:
+    | string
+    | undefined;
+  /** Must equal `password` when given. */
+  password_confirmation?: string | undefined;
 }
 
 function createBaseListUsersRequest(): ListUsersRequest {
@@ -873,7 +991,534 @@ export const AuthenticateUserRequest: MessageFns<AuthenticateUserRequest> = {
   },
 };
 
-/** Create, read, update, delete and authenticate users (v1 `/v1/users`). */
+function createBaseAuthenticateKeyRequest(): AuthenticateKeyRequest {
+  return { realm_id: undefined, api_key: undefined, request: undefined, expands: [] };
+}
+
+export const AuthenticateKeyRequest: MessageFns<AuthenticateKeyRequest> = {
+  encode(message: AuthenticateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.realm_id !== undefined) {
+      writer.uint32(10).string(message.realm_id);
+    }
+    if (message.api_key !== undefined) {
+      writer.uint32(18).string(message.api_key);
+    }
+    if (message.request !== undefined) {
+      RequestInfo.encode(message.request, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.expands) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.api_key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = RequestInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expands.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateKeyRequest>, I>>(base?: I): AuthenticateKeyRequest {
+    return AuthenticateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateKeyRequest>, I>>(object: I): AuthenticateKeyRequest {
+    const message = createBaseAuthenticateKeyRequest();
+    message.realm_id = object.realm_id ?? undefined;
+    message.api_key = object.api_key ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RequestInfo.fromPartial(object.request)
+      : undefined;
+    message.expands = object.expands?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGeneratePasswordTokenRequest(): GeneratePasswordTokenRequest {
+  return { id: "", realm_id: undefined, request: undefined };
+}
+
+export const GeneratePasswordTokenRequest: MessageFns<GeneratePasswordTokenRequest> = {
+  encode(message: GeneratePasswordTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.realm_id !== undefined) {
+      writer.uint32(18).string(message.realm_id);
+    }
+    if (message.request !== undefined) {
+      RequestInfo.encode(message.request, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GeneratePasswordTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGeneratePasswordTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = RequestInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GeneratePasswordTokenRequest>, I>>(base?: I): GeneratePasswordTokenRequest {
+    return GeneratePasswordTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GeneratePasswordTokenRequest>, I>>(object: I): GeneratePasswordTokenRequest {
+    const message = createBaseGeneratePasswordTokenRequest();
+    message.id = object.id ?? "";
+    message.realm_id = object.realm_id ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RequestInfo.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResetPasswordWithTokenRequest(): ResetPasswordWithTokenRequest {
+  return { id: "", realm_id: undefined, user: undefined, request: undefined };
+}
+
+export const ResetPasswordWithTokenRequest: MessageFns<ResetPasswordWithTokenRequest> = {
+  encode(message: ResetPasswordWithTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.realm_id !== undefined) {
+      writer.uint32(18).string(message.realm_id);
+    }
+    if (message.user !== undefined) {
+      PasswordResetInput.encode(message.user, writer.uint32(26).fork()).join();
+    }
+    if (message.request !== undefined) {
+      RequestInfo.encode(message.request, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetPasswordWithTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetPasswordWithTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.user = PasswordResetInput.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = RequestInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ResetPasswordWithTokenRequest>, I>>(base?: I): ResetPasswordWithTokenRequest {
+    return ResetPasswordWithTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetPasswordWithTokenRequest>, I>>(
+    object: I,
+  ): ResetPasswordWithTokenRequest {
+    const message = createBaseResetPasswordWithTokenRequest();
+    message.id = object.id ?? "";
+    message.realm_id = object.realm_id ?? undefined;
+    message.user = (object.user !== undefined && object.user !== null)
+      ? PasswordResetInput.fromPartial(object.user)
+      : undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RequestInfo.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePasswordResetInput(): PasswordResetInput {
+  return { token: undefined, password: undefined, password_confirmation: undefined };
+}
+
+export const PasswordResetInput: MessageFns<PasswordResetInput> = {
+  encode(message: PasswordResetInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== undefined) {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.password !== undefined) {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.password_confirmation !== undefined) {
+      writer.uint32(26).string(message.password_confirmation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PasswordResetInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePasswordResetInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password_confirmation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PasswordResetInput>, I>>(base?: I): PasswordResetInput {
+    return PasswordResetInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PasswordResetInput>, I>>(object: I): PasswordResetInput {
+    const message = createBasePasswordResetInput();
+    message.token = object.token ?? undefined;
+    message.password = object.password ?? undefined;
+    message.password_confirmation = object.password_confirmation ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdatePasswordRequest(): UpdatePasswordRequest {
+  return { id: "", realm_id: undefined, user: undefined, request: undefined };
+}
+
+export const UpdatePasswordRequest: MessageFns<UpdatePasswordRequest> = {
+  encode(message: UpdatePasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.realm_id !== undefined) {
+      writer.uint32(18).string(message.realm_id);
+    }
+    if (message.user !== undefined) {
+      PasswordUpdateInput.encode(message.user, writer.uint32(26).fork()).join();
+    }
+    if (message.request !== undefined) {
+      RequestInfo.encode(message.request, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdatePasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdatePasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.realm_id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.user = PasswordUpdateInput.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = RequestInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdatePasswordRequest>, I>>(base?: I): UpdatePasswordRequest {
+    return UpdatePasswordRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdatePasswordRequest>, I>>(object: I): UpdatePasswordRequest {
+    const message = createBaseUpdatePasswordRequest();
+    message.id = object.id ?? "";
+    message.realm_id = object.realm_id ?? undefined;
+    message.user = (object.user !== undefined && object.user !== null)
+      ? PasswordUpdateInput.fromPartial(object.user)
+      : undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RequestInfo.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePasswordUpdateInput(): PasswordUpdateInput {
+  return { current_password: undefined, password: undefined, password_confirmation: undefined };
+}
+
+export const PasswordUpdateInput: MessageFns<PasswordUpdateInput> = {
+  encode(message: PasswordUpdateInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.current_password !== undefined) {
+      writer.uint32(10).string(message.current_password);
+    }
+    if (message.password !== undefined) {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.password_confirmation !== undefined) {
+      writer.uint32(26).string(message.password_confirmation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PasswordUpdateInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePasswordUpdateInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.current_password = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password_confirmation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PasswordUpdateInput>, I>>(base?: I): PasswordUpdateInput {
+    return PasswordUpdateInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PasswordUpdateInput>, I>>(object: I): PasswordUpdateInput {
+    const message = createBasePasswordUpdateInput();
+    message.current_password = object.current_password ?? undefined;
+    message.password = object.password ?? undefined;
+    message.password_confirmation = object.password_confirmation ?? undefined;
+    return message;
+  },
+};
+
+/**
+ * Create, read, update, delete and authenticate users, and manage their passwords
+ * (v1 `/v1/users`).
+ */
 export type UserServiceService = typeof UserServiceService;
 export const UserServiceService = {
   /** Lists a realm's users, one page at a time (v1 `GET /v1/users`). */
@@ -956,6 +1601,73 @@ export const UserServiceService = {
     responseSerialize: (value: User): Buffer => Buffer.from(User.encode(value).finish()),
     responseDeserialize: (value: Buffer): User => User.decode(value),
   },
+  /**
+   * Checks an api user's api key (v1 `POST /v1/users/authenticate_key`). Success returns
+   * the api user with a login `token` (lifetime: the realm's `api_key_minutes`; unset when
+   * that is 0). An unknown, revoked or other realm's key and an inactive user all give the
+   * same UNAUTHENTICATED error. Writes no event, and on the hot path nothing at all
+   * (`last_login_at` is refreshed at most once a day).
+   */
+  authenticateKey: {
+    path: "/rampart.v1.UserService/AuthenticateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthenticateKeyRequest): Buffer =>
+      Buffer.from(AuthenticateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthenticateKeyRequest => AuthenticateKeyRequest.decode(value),
+    responseSerialize: (value: User): Buffer => Buffer.from(User.encode(value).finish()),
+    responseDeserialize: (value: Buffer): User => User.decode(value),
+  },
+  /**
+   * Issues a password reset token for a human user (v1
+   * `POST /v1/users/:id/generate_password_token`) and writes a
+   * `user.password_token.created` event. Returns the user with `password_reset_token`.
+   * NOT_FOUND for an unknown user; INVALID_ARGUMENT for an api user.
+   */
+  generatePasswordToken: {
+    path: "/rampart.v1.UserService/GeneratePasswordToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GeneratePasswordTokenRequest): Buffer =>
+      Buffer.from(GeneratePasswordTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GeneratePasswordTokenRequest => GeneratePasswordTokenRequest.decode(value),
+    responseSerialize: (value: User): Buffer => Buffer.from(User.encode(value).finish()),
+    responseDeserialize: (value: Buffer): User => User.decode(value),
+  },
+  /**
+   * Sets a new password with a reset token (v1
+   * `POST /v1/users/:id/reset_password_with_token`) and returns the user. The token is
+   * consumed exactly once, even under concurrent use; the user's sessions end and
+   * `user.password_token.consumed` is written. An unknown, used, expired or other user's
+   * token is INVALID_ARGUMENT on `token` (code `user.password_token_invalid`) and writes
+   * `user.password_token.failed`.
+   */
+  resetPasswordWithToken: {
+    path: "/rampart.v1.UserService/ResetPasswordWithToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetPasswordWithTokenRequest): Buffer =>
+      Buffer.from(ResetPasswordWithTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetPasswordWithTokenRequest => ResetPasswordWithTokenRequest.decode(value),
+    responseSerialize: (value: User): Buffer => Buffer.from(User.encode(value).finish()),
+    responseDeserialize: (value: Buffer): User => User.decode(value),
+  },
+  /**
+   * Changes a user's password given the current one (v1
+   * `PUT /v1/users/:id/update_password`), ends the user's sessions and writes a
+   * `user.updated` event. A wrong current password is INVALID_ARGUMENT on
+   * `current_password` (code `user.current_password_mismatch`).
+   */
+  updatePassword: {
+    path: "/rampart.v1.UserService/UpdatePassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdatePasswordRequest): Buffer =>
+      Buffer.from(UpdatePasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdatePasswordRequest => UpdatePasswordRequest.decode(value),
+    responseSerialize: (value: User): Buffer => Buffer.from(User.encode(value).finish()),
+    responseDeserialize: (value: Buffer): User => User.decode(value),
+  },
 } as const;
 
 export interface UserServiceServer extends UntypedServiceImplementation {
@@ -990,6 +1702,37 @@ export interface UserServiceServer extends UntypedServiceImplementation {
    * RESOURCE_EXHAUSTED with retry info until the window passes.
    */
   authenticateUser: handleUnaryCall<AuthenticateUserRequest, User>;
+  /**
+   * Checks an api user's api key (v1 `POST /v1/users/authenticate_key`). Success returns
+   * the api user with a login `token` (lifetime: the realm's `api_key_minutes`; unset when
+   * that is 0). An unknown, revoked or other realm's key and an inactive user all give the
+   * same UNAUTHENTICATED error. Writes no event, and on the hot path nothing at all
+   * (`last_login_at` is refreshed at most once a day).
+   */
+  authenticateKey: handleUnaryCall<AuthenticateKeyRequest, User>;
+  /**
+   * Issues a password reset token for a human user (v1
+   * `POST /v1/users/:id/generate_password_token`) and writes a
+   * `user.password_token.created` event. Returns the user with `password_reset_token`.
+   * NOT_FOUND for an unknown user; INVALID_ARGUMENT for an api user.
+   */
+  generatePasswordToken: handleUnaryCall<GeneratePasswordTokenRequest, User>;
+  /**
+   * Sets a new password with a reset token (v1
+   * `POST /v1/users/:id/reset_password_with_token`) and returns the user. The token is
+   * consumed exactly once, even under concurrent use; the user's sessions end and
+   * `user.password_token.consumed` is written. An unknown, used, expired or other user's
+   * token is INVALID_ARGUMENT on `token` (code `user.password_token_invalid`) and writes
+   * `user.password_token.failed`.
+   */
+  resetPasswordWithToken: handleUnaryCall<ResetPasswordWithTokenRequest, User>;
+  /**
+   * Changes a user's password given the current one (v1
+   * `PUT /v1/users/:id/update_password`), ends the user's sessions and writes a
+   * `user.updated` event. A wrong current password is INVALID_ARGUMENT on
+   * `current_password` (code `user.current_password_mismatch`).
+   */
+  updatePassword: handleUnaryCall<UpdatePasswordRequest, User>;
 }
 
 export interface UserServiceClient extends Client {
@@ -1101,6 +1844,93 @@ export interface UserServiceClient extends Client {
   ): ClientUnaryCall;
   authenticateUser(
     request: AuthenticateUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  /**
+   * Checks an api user's api key (v1 `POST /v1/users/authenticate_key`). Success returns
+   * the api user with a login `token` (lifetime: the realm's `api_key_minutes`; unset when
+   * that is 0). An unknown, revoked or other realm's key and an inactive user all give the
+   * same UNAUTHENTICATED error. Writes no event, and on the hot path nothing at all
+   * (`last_login_at` is refreshed at most once a day).
+   */
+  authenticateKey(
+    request: AuthenticateKeyRequest,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  authenticateKey(
+    request: AuthenticateKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  authenticateKey(
+    request: AuthenticateKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  /**
+   * Issues a password reset token for a human user (v1
+   * `POST /v1/users/:id/generate_password_token`) and writes a
+   * `user.password_token.created` event. Returns the user with `password_reset_token`.
+   * NOT_FOUND for an unknown user; INVALID_ARGUMENT for an api user.
+   */
+  generatePasswordToken(
+    request: GeneratePasswordTokenRequest,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  generatePasswordToken(
+    request: GeneratePasswordTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  generatePasswordToken(
+    request: GeneratePasswordTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sets a new password with a reset token (v1
+   * `POST /v1/users/:id/reset_password_with_token`) and returns the user. The token is
+   * consumed exactly once, even under concurrent use; the user's sessions end and
+   * `user.password_token.consumed` is written. An unknown, used, expired or other user's
+   * token is INVALID_ARGUMENT on `token` (code `user.password_token_invalid`) and writes
+   * `user.password_token.failed`.
+   */
+  resetPasswordWithToken(
+    request: ResetPasswordWithTokenRequest,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  resetPasswordWithToken(
+    request: ResetPasswordWithTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  resetPasswordWithToken(
+    request: ResetPasswordWithTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes a user's password given the current one (v1
+   * `PUT /v1/users/:id/update_password`), ends the user's sessions and writes a
+   * `user.updated` event. A wrong current password is INVALID_ARGUMENT on
+   * `current_password` (code `user.current_password_mismatch`).
+   */
+  updatePassword(
+    request: UpdatePasswordRequest,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  updatePassword(
+    request: UpdatePasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: User) => void,
+  ): ClientUnaryCall;
+  updatePassword(
+    request: UpdatePasswordRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: User) => void,
