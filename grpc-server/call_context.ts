@@ -3,7 +3,10 @@
  * realm exists, is core's decision. Mirrors the HTTP bridge's header rules.
  */
 import type { Metadata } from "@grpc/grpc-js";
-import type { CallContext, Credentials } from "@rampart/core";
+import { type CallContext, type Credentials, isIpLiteral, type LoginRocketContext, type RequestInfo } from "@rampart/core";
+
+/** The longest `client` core records (the v1 rule for a `request` hash's client). */
+const MAX_CLIENT = 255;
 
 /**
  * One metadata entry as a string; empty means absent. Repeated entries are joined the way
@@ -34,10 +37,51 @@ export function credentialsFrom(metadata: Metadata): Credentials {
   return credentials;
 }
 
-/** The call context for one call: its id, its credentials and the `x-authrocket-realm` entry. */
-export function callContextFrom(requestId: string, metadata: Metadata): CallContext {
+/**
+ * The call context for one call: its id, its credentials, the `x-authrocket-realm` entry and
+ * the connection (`peer` is the call's `getPeer()`). Management operations ignore the
+ * connection; LoginRocket records it as the end user's request.
+ */
+export function callContextFrom(requestId: string, metadata: Metadata, peer: string): LoginRocketContext {
   const ctx: CallContext = { requestId, credentials: credentialsFrom(metadata) };
   const realmId = entry(metadata, "x-authrocket-realm");
   if (realmId !== undefined) ctx.realmId = realmId;
-  return ctx;
+  return { ...ctx, connection: connectionFrom(metadata, peer) };
+}
+
+/**
+ * The end user as the connection shows them: the peer's IP and the `user-agent` metadata
+ * (cut to 255 characters, the longest client core records; grpc-js clients send
+ * `<grpc.primary_user_agent> grpc-node-js/<version>`). No forwarding headers are honoured:
+ * a relaying service sends `request` with a write key instead.
+ */
+export function connectionFrom(metadata: Metadata, peer: string): RequestInfo {
+  const client = entry(metadata, "user-agent");
+  return { ip: peerIp(peer), client: client === undefined ? null : client.slice(0, MAX_CLIENT) };
+}
+
+/**
+ * The IP literal of a grpc-js peer string, or null when it holds none (`unknown`, a Unix
+ * socket). grpc-js writes `<address>:<port>` without brackets ("127.0.0.1:50000",
+ * "::1:50000"); bracketed and port-less forms are read too. A zone id (`%eth0`) is dropped,
+ * and an IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 client) becomes
+ * the IPv4 address.
+ */
+export function peerIp(peer: string): string | null {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);
+  let host = peer;
+  if (bracketed) host = bracketed[1]!;
+  else {
+    const withPort = /^(.+):\d{1,5}$/.exec(peer);
+    if (withPort && isIpLiteral(withoutZone(withPort[1]!))) host = withPort[1]!;
+  }
+  host = withoutZone(host);
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host);
+  if (mapped) host = mapped[1]!;
+  return isIpLiteral(host) ? host : null;
+}
+
+function withoutZone(host: string): string {
+  const zone = host.indexOf("%");
+  return zone === -1 ? host : host.slice(0, zone);
 }

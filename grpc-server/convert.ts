@@ -4,13 +4,14 @@
  * protos use the v1 names (snake_case, kept by ts-proto's `snakeToCamel=false`), most values
  * pass through unchanged; only these differ:
  *
- * | proto                          | ts-proto object      | v1 JSON                         |
- * |--------------------------------|----------------------|---------------------------------|
- * | google.protobuf.Timestamp      | Date                 | unix seconds (ms fraction)      |
- * | google.protobuf.Struct         | plain object         | plain object                    |
- * | rampart.v1.StringList          | `{values: [...]}`    | array of strings                |
- * | unset `optional` / message     | undefined            | null (results) / absent (params)|
- * | empty repeated                 | []                   | [] (results) / absent (params)  |
+ * | proto                          | ts-proto object      | v1 JSON                          |
+ * |--------------------------------|----------------------|----------------------------------|
+ * | google.protobuf.Timestamp      | Date                 | unix seconds (ms fraction)       |
+ * | google.protobuf.Struct         | plain object         | plain object                     |
+ * | rampart.v1.StringList          | `{values: [...]}`    | array of strings                 |
+ * | rampart.v1.NullableTimestamp   | `{value?: Date}`     | unix seconds; `null` if no value |
+ * | unset `optional` / message     | undefined            | null (results) / absent (params) |
+ * | empty repeated                 | []                   | [] (results) / absent (params)   |
  *
  * One walk per direction serves every resource, so a new field or message needs no code.
  */
@@ -20,6 +21,7 @@ import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 const TIMESTAMP = "google.protobuf.Timestamp";
 const STRUCT = "google.protobuf.Struct";
 const STRING_LIST = "rampart.v1.StringList";
+const NULLABLE_TIMESTAMP = "rampart.v1.NullableTimestamp";
 
 /** A message as ts-proto represents it. */
 export type MessageObject = Record<string, unknown>;
@@ -52,8 +54,8 @@ export interface FromJsonOptions {
   onUnknownKey?: (path: string) => void;
   /**
    * Read `null` as v1 params mean it, "clear this attribute", using the proto's way of
-   * saying so: "" for an optional string, {} for a Struct, an empty StringList. Default
-   * (results): `null` leaves the field unset.
+   * saying so: "" for an optional string, {} for a Struct, an empty StringList, a
+   * NullableTimestamp without a value. Default (results): `null` leaves the field unset.
    */
   nullClears?: boolean;
 }
@@ -110,6 +112,10 @@ function messageValueToJson(desc: DescMessage, value: unknown, mode: JsonMode): 
       return value; // ts-proto already unwrapped it into a plain object
     case STRING_LIST:
       return [...(value as { values: string[] }).values];
+    case NULLABLE_TIMESTAMP: {
+      const time = (value as { value?: Date }).value;
+      return time === undefined ? null : time.getTime() / 1000;
+    }
     default:
       return messageToJson(desc, value as MessageObject, mode);
   }
@@ -119,9 +125,9 @@ function messageValueToJson(desc: DescMessage, value: unknown, mode: JsonMode): 
 // JSON → ts-proto object
 
 /**
- * Turns v1 JSON into a message object ts-proto can encode: `null` clears a field, unix
- * seconds become Dates, implicit-presence scalars get their zero value, lists are never
- * undefined. Also accepts the looser forms v1 params use (numeric strings, comma lists,
+ * Turns v1 JSON into a message object ts-proto can encode: `null` leaves a field unset (or,
+ * with `nullClears`, clears it), unix seconds become Dates, implicit-presence scalars get
+ * their zero value, lists are never undefined. Also accepts the looser forms v1 params use (numeric strings, comma lists,
  * ISO-8601 times). Throws {@link ConversionError} for a value of the wrong shape.
  */
 export function jsonToMessage(desc: DescMessage, json: MessageObject, options: FromJsonOptions = {}, path = ""): MessageObject {
@@ -179,6 +185,8 @@ function jsonToMessageValue(desc: DescMessage, value: unknown, options: FromJson
       if (!Array.isArray(items) || items.some((i) => typeof i !== "string")) throw new ConversionError(path, "must be a list of strings");
       return { values: [...items] };
     }
+    case NULLABLE_TIMESTAMP:
+      return { value: toDate(value, path) };
     default:
       if (!isPlainObject(value)) throw new ConversionError(path, "must be an object");
       return jsonToMessage(desc, value, options, `${path}.`);
@@ -189,6 +197,7 @@ function jsonToMessageValue(desc: DescMessage, value: unknown, options: FromJson
 function clearedMessage(desc: DescMessage): unknown {
   if (desc.typeName === STRUCT) return {};
   if (desc.typeName === STRING_LIST) return { values: [] };
+  if (desc.typeName === NULLABLE_TIMESTAMP) return {};
   return undefined;
 }
 

@@ -1,18 +1,35 @@
 /**
  * Which core operation each RPC calls: the only per-RPC knowledge in the server. Everything
- * else (params, results, errors) is converted generically. The contract tests' gRPC client
- * reads the same table backwards, so the two cannot disagree.
+ * else (params, results, errors) is converted generically.
  */
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import type { Operation, Rampart } from "@rampart/core";
+import type { LoginRocketContext, Params, Rampart } from "@rampart/core";
+import { AuthProviderServiceService } from "./gen/rampart/v1/auth_provider_service.ts";
+import { CredentialServiceService } from "./gen/rampart/v1/credential_service.ts";
 import { EventServiceService } from "./gen/rampart/v1/event_service.ts";
+import { LoginPolicyServiceService } from "./gen/rampart/v1/login_policy_service.ts";
+import { LoginRocketServiceService } from "./gen/rampart/v1/login_rocket_service.ts";
+import { MembershipServiceService } from "./gen/rampart/v1/membership_service.ts";
+import { OrgServiceService } from "./gen/rampart/v1/org_service.ts";
 import { RealmServiceService } from "./gen/rampart/v1/realm_service.ts";
+import { SessionServiceService } from "./gen/rampart/v1/session_service.ts";
 import { UserServiceService } from "./gen/rampart/v1/user_service.ts";
+import { UserTokenServiceService } from "./gen/rampart/v1/user_token_service.ts";
 
-type Resource = "realms" | "users" | "events";
+/** The management resources: every operation takes a CallContext and params. */
+type Resource = "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders";
+
+/** The LoginRocket operations with an RPC (`app` is a lookup for the HTTP pages, not a call). */
+type LoginRocketOperation = "login" | "signup" | "logout";
 
 /** A core operation by name, `<resource>.<operation>` (as the contract tests name them). */
-export type OperationName = { [R in Resource]: `${R}.${keyof Rampart[R] & string}` }[Resource];
+export type OperationName = { [R in Resource]: `${R}.${keyof Rampart[R] & string}` }[Resource] | `loginRocket.${LoginRocketOperation}`;
+
+/**
+ * A core operation as the server calls it. The context always carries the connection (the
+ * peer's IP and user agent); only LoginRocket operations read it.
+ */
+export type RpcOperation = (ctx: LoginRocketContext, params: Params) => Promise<unknown>;
 
 /** A generated service definition and the operation each of its methods calls. */
 export interface ServiceBinding {
@@ -43,17 +60,70 @@ export const SERVICE_BINDINGS: readonly ServiceBinding[] = [
     updateUser: "users.update",
     deleteUser: "users.delete",
     authenticateUser: "users.authenticate",
+    authenticateKey: "users.authenticateKey",
+    generatePasswordToken: "users.generatePasswordToken",
+    resetPasswordWithToken: "users.resetPasswordWithToken",
+    updatePassword: "users.updatePassword",
   }),
   bind(EventServiceService, {
     listEvents: "events.list",
     getEvent: "events.get",
   }),
+  bind(OrgServiceService, {
+    listOrgs: "orgs.list",
+    getOrg: "orgs.get",
+    createOrg: "orgs.create",
+    updateOrg: "orgs.update",
+    deleteOrg: "orgs.delete",
+  }),
+  bind(MembershipServiceService, {
+    listMemberships: "memberships.list",
+    getMembership: "memberships.get",
+    createMembership: "memberships.create",
+    updateMembership: "memberships.update",
+    deleteMembership: "memberships.delete",
+  }),
+  bind(CredentialServiceService, {
+    getCredential: "credentials.get",
+    createCredential: "credentials.create",
+    updateCredential: "credentials.update",
+    deleteCredential: "credentials.delete",
+  }),
+  bind(SessionServiceService, {
+    listSessions: "sessions.list",
+    getSession: "sessions.get",
+    createSession: "sessions.create",
+    deleteSession: "sessions.delete",
+  }),
+  bind(UserTokenServiceService, {
+    getUserToken: "userTokens.get",
+    createUserToken: "userTokens.create",
+  }),
+  bind(LoginPolicyServiceService, {
+    listLoginPolicies: "loginPolicies.list",
+    getLoginPolicy: "loginPolicies.get",
+    createLoginPolicy: "loginPolicies.create",
+    updateLoginPolicy: "loginPolicies.update",
+    deleteLoginPolicy: "loginPolicies.delete",
+  }),
+  bind(AuthProviderServiceService, {
+    listAuthProviders: "authProviders.list",
+    getAuthProvider: "authProviders.get",
+    createAuthProvider: "authProviders.create",
+    updateAuthProvider: "authProviders.update",
+    deleteAuthProvider: "authProviders.delete",
+  }),
+  bind(LoginRocketServiceService, {
+    login: "loginRocket.login",
+    signup: "loginRocket.signup",
+    logout: "loginRocket.logout",
+  }),
 ];
 
 /** The operation `name` of `rampart`, called as a method (so `this` stays the resource). */
-export function operationOf(rampart: Rampart, name: OperationName): Operation<unknown> {
-  const [resource, op] = name.split(".") as [Resource, string];
-  const ops = rampart[resource] as unknown as Record<string, Operation<unknown>>;
+export function operationOf(rampart: Rampart, name: OperationName): RpcOperation {
+  const [resource, op] = name.split(".") as [Resource | "loginRocket", string];
+  const ops = rampart[resource] as unknown as Record<string, RpcOperation>;
   if (typeof ops[op] !== "function") throw new Error(`core has no operation ${name}`);
   return (ctx, params) => ops[op]!(ctx, params);
 }

@@ -1,19 +1,19 @@
 /**
- * The gRPC server over core. Thin by design (design.md): per RPC it parses metadata into a
- * CallContext, converts the request message into v1 params, calls the core operation, and
- * converts the v1 result or error back. It also serves grpc.health.v1.Health and server
+ * The gRPC server over core. Thin by design (design.md): per RPC it parses metadata and the
+ * peer into a CallContext, converts the request message into v1 params, calls the core
+ * operation, and converts the v1 result or error back. It also serves grpc.health.v1.Health and server
  * reflection, limits message sizes and shuts down gracefully.
  */
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { type Logger, type Operation, type Rampart, newRequestId, toCoreError } from "@rampart/core";
+import { type Logger, type Rampart, newRequestId, toCoreError } from "@rampart/core";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
 import { callContextFrom } from "./call_context.ts";
 import { jsonToMessage, type MessageObject, messageToJson } from "./convert.ts";
 import { errorStatus } from "./error_status.ts";
-import { operationOf, SERVICE_BINDINGS } from "./routes.ts";
+import { operationOf, type RpcOperation, SERVICE_BINDINGS } from "./routes.ts";
 import { methodAt, reflectionPackageDefinition } from "./schema.ts";
 import { METADATA } from "./status.ts";
 
@@ -113,7 +113,7 @@ export function createGrpcServer(rampart: Rampart, options: GrpcServerOptions = 
 /** One RPC: metadata → context, message → params, core → message or error status. */
 function unaryHandler(
   method: DescMethod,
-  operation: Operation<unknown>,
+  operation: RpcOperation,
   requestIdOf: (metadata: grpc.Metadata) => string,
   logger: Logger,
 ): grpc.handleUnaryCall<MessageObject, MessageObject> {
@@ -121,7 +121,7 @@ function unaryHandler(
   return (call, callback) => {
     const requestId = requestIdOf(call.metadata);
     const run = async (): Promise<MessageObject> => {
-      const ctx = callContextFrom(requestId, call.metadata);
+      const ctx = callContextFrom(requestId, call.metadata, call.getPeer());
       const result = await operation(ctx, messageToJson(method.input, call.request, "params"));
       // Delete resolves with nothing; its response is google.protobuf.Empty.
       return jsonToMessage(method.output, (result ?? {}) as MessageObject);
