@@ -107,15 +107,17 @@ export function contractCases(surface: string, factory: ApiFactory): void {
 
       test("invalid realm attributes are refused with every problem named, and nothing is written", async () => {
         const before = (await call("realms.list", { max_results: 1000 })).collection.length;
+        // A schema has no field for an unknown attribute: typed surfaces cannot send `colour`.
+        const unknown = api.typed ? {} : { colour: "red" };
         const err = await rejects(
-          call("realms.create", { realm: { name: "", session_type: "sometimes", jwt_data: ["bogus"], colour: "red" } }),
+          call("realms.create", { realm: { name: "", session_type: "sometimes", jwt_data: ["bogus"], ...unknown } }),
           "INVALID_ARGUMENT",
           "validation_failed",
         );
         assert.deepEqual(err.errors.name, ["can't be blank"]);
         assert.ok(err.errors.session_type?.[0]?.includes("managed"));
         assert.ok(err.errors.jwt_data?.[0]?.includes("bogus"));
-        assert.deepEqual(err.errors.colour, ["is not a known attribute"]);
+        if (!api.typed) assert.deepEqual(err.errors.colour, ["is not a known attribute"]);
         assert.equal((await call("realms.list", { max_results: 1000 })).collection.length, before);
       });
 
@@ -149,9 +151,12 @@ export function contractCases(surface: string, factory: ApiFactory): void {
       test("the realm comes from the header, realm_id, or realm_id inside the wrapper; none is 422", async () => {
         const realm = await newRealm();
         const a = await call("users.create", { user: { username: "via-header" } }, { realmId: realm.id });
-        const b = await call("users.create", { user: { username: "via-wrapper", realm_id: realm.id } });
         assert.equal(a.realm_id, realm.id);
-        assert.equal(b.realm_id, realm.id);
+        // `realm_id` inside the wrapper is a v1 form that a schema has no field for.
+        if (!api.typed) {
+          const b = await call("users.create", { user: { username: "via-wrapper", realm_id: realm.id } });
+          assert.equal(b.realm_id, realm.id);
+        }
         const err = await rejects(call("users.list", {}), "INVALID_ARGUMENT", "realm.required");
         assert.deepEqual(err.errors, { realm_id: ["is required"] });
         await rejects(call("users.list", { realm_id: "rl_0000000000000000000000" }), "NOT_FOUND", "realm.not_found");
@@ -222,19 +227,22 @@ export function contractCases(surface: string, factory: ApiFactory): void {
 
       test("bad user input is refused with the field named, and nothing is written", async () => {
         const realm = await newRealm();
-        const cases: [Json, string][] = [
+        // "untyped": a value of the wrong JSON type or an unknown attribute, which a schema
+        // cannot carry (typed surfaces skip those rows).
+        const cases: [Json, string, "untyped"?][] = [
           [{ username: "nul\u0000byte" }, "username"],
           [{ username: "x".repeat(256) }, "username"],
-          [{ username: "ok", first_name: 42 }, "first_name"],
-          [{ username: "ok", custom: "not an object" }, "custom"],
+          [{ username: "ok", first_name: 42 }, "first_name", "untyped"],
+          [{ username: "ok", custom: "not an object" }, "custom", "untyped"],
           [{ username: "ok", password: "short" }, "password"],
           [{ username: "ok", password: "long enough pw", password_confirmation: "different" }, "password_confirmation"],
           [{ username: "ok", password: "p".repeat(1025) }, "password"],
           [{ username: "ok", email: "not-an-email" }, "email"],
-          [{ username: "ok", is_admin: true }, "is_admin"],
+          [{ username: "ok", is_admin: true }, "is_admin", "untyped"],
           [{ username: "ok", state: "sleeping" }, "state"],
         ];
-        for (const [attrs, field] of cases) {
+        for (const [attrs, field, only] of cases) {
+          if (only === "untyped" && api.typed) continue;
           const err = await rejects(call("users.create", { realm_id: realm.id, user: attrs }), "INVALID_ARGUMENT", "validation_failed");
           assert.ok(err.errors[field], `${field} named for ${JSON.stringify(attrs).slice(0, 80)}: ${err.message}`);
         }
@@ -256,7 +264,9 @@ export function contractCases(surface: string, factory: ApiFactory): void {
         assert.match(user.api_key, /^acme_[0-9A-Za-z]{40}$/);
         assert.ok(user.username.length > 0);
         const again = await call("users.get", { realm_id: realm.id, id: user.id });
-        assert.equal(again.api_key, undefined, "the key is never shown again");
+        // A typed surface cannot leave a field out: there the key is unset (null).
+        if (api.typed) assert.equal(again.api_key, null, "the key is never shown again");
+        else assert.equal(again.api_key, undefined, "the key is never shown again");
       });
 
       test("lists page with after/max_results, filter, sort and expand custom", async () => {
@@ -413,9 +423,12 @@ export function contractCases(surface: string, factory: ApiFactory): void {
 
       test("deprecated top-level ip/client are mapped into request; a bad ip is refused", async () => {
         const realm = await newRealm();
-        const user = await call("users.create", { realm_id: realm.id, user: { username: "jack" }, ip: "198.51.100.7", client: "old-client" });
-        const event = (await call("events.list", { realm_id: realm.id, user_id: user.id })).collection[0];
-        assert.deepEqual(event.request, { ip: "198.51.100.7", client: "old-client" });
+        // The deprecated top-level forms are v1 JSON only: a schema has no field for them.
+        if (!api.typed) {
+          const user = await call("users.create", { realm_id: realm.id, user: { username: "jack" }, ip: "198.51.100.7", client: "old-client" });
+          const event = (await call("events.list", { realm_id: realm.id, user_id: user.id })).collection[0];
+          assert.deepEqual(event.request, { ip: "198.51.100.7", client: "old-client" });
+        }
         const err = await rejects(
           call("users.create", { realm_id: realm.id, user: { username: "jill" }, request: { ip: "999.1.1.1" } }),
           "INVALID_ARGUMENT",
@@ -439,7 +452,9 @@ export function contractCases(surface: string, factory: ApiFactory): void {
           all.collection.map((e: Json) => e.event_type),
           ["user.login.failed", "user.updated", "user.created", "realm.created"],
         );
-        assert.equal(all.collection[0].notifications, undefined, "lists include notifications only when expanded");
+        // A typed surface cannot leave a list out: there an unexpanded list is empty.
+        if (api.typed) assert.deepEqual(all.collection[0].notifications, [], "lists include notifications only when expanded");
+        else assert.equal(all.collection[0].notifications, undefined, "lists include notifications only when expanded");
         const typed = await call("events.list", { realm_id: realm.id, event_type: "user.created,realm" });
         assert.deepEqual(
           typed.collection.map((e: Json) => e.event_type),

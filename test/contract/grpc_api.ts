@@ -1,14 +1,16 @@
 /**
  * The contract surface over gRPC: a real @grpc/grpc-js client talking to a real server on
  * 127.0.0.1 (a free port). v1 params are encoded into the request messages and responses
- * decoded back to v1 JSON with the server's own generic conversion, read in reverse; the
- * operation → RPC mapping is the server's routing table, read in reverse.
+ * decoded back to v1 JSON with the server's own generic conversion, read in reverse. Which
+ * RPC serves each operation is written out below rather than taken from the server's
+ * routing table, so that a wrong row there shows up as a failing contract case (and the
+ * client refuses to start when the two tables disagree).
  *
  * Params with no protobuf representation (an unknown attribute, a number where a string is
  * expected, v1's deprecated forms such as top-level `ip` or `realm_id` inside the wrapper)
  * cannot be sent over gRPC at all: `call` rejects with a ConversionError for them instead of
- * an ApiError, so a case that sends one is not a gRPC case. Read-only attributes echoed in
- * the wrapper are left out, as v1 ignores them.
+ * an ApiError, so the cases send them only when `typed` is false. Read-only attributes
+ * echoed in the wrapper are left out, as v1 ignores them.
  *
  * Protobuf cannot tell an absent attribute from an empty one: the v1 JSON rebuilt here has
  * `null` for every unset optional string, timestamp or message and `[]` for every empty list
@@ -35,12 +37,83 @@ import { ApiError, type CallOptions, type ContractApi, type OpName } from "./api
 
 const EMPTY = "google.protobuf.Empty";
 
-/** The RPC each operation is served by, from the server's routing table. */
-const RPC_BY_OP: ReadonlyMap<string, grpc.MethodDefinition<MessageObject, MessageObject>> = new Map(
-  SERVICE_BINDINGS.flatMap((binding) =>
-    Object.entries(binding.operations).map(([key, op]) => [op, binding.service[key] as grpc.MethodDefinition<MessageObject, MessageObject>] as const),
-  ),
-);
+/** The RPC (gRPC path) that serves each operation. */
+const RPCS: Record<OpName, string> = {
+  "realms.list": "/rampart.v1.RealmService/ListRealms",
+  "realms.get": "/rampart.v1.RealmService/GetRealm",
+  "realms.create": "/rampart.v1.RealmService/CreateRealm",
+  "realms.update": "/rampart.v1.RealmService/UpdateRealm",
+  "realms.delete": "/rampart.v1.RealmService/DeleteRealm",
+  "realms.reset": "/rampart.v1.RealmService/ResetRealm",
+  "users.list": "/rampart.v1.UserService/ListUsers",
+  "users.get": "/rampart.v1.UserService/GetUser",
+  "users.create": "/rampart.v1.UserService/CreateUser",
+  "users.update": "/rampart.v1.UserService/UpdateUser",
+  "users.delete": "/rampart.v1.UserService/DeleteUser",
+  "users.authenticate": "/rampart.v1.UserService/AuthenticateUser",
+  "users.authenticateKey": "/rampart.v1.UserService/AuthenticateKey",
+  "users.generatePasswordToken": "/rampart.v1.UserService/GeneratePasswordToken",
+  "users.resetPasswordWithToken": "/rampart.v1.UserService/ResetPasswordWithToken",
+  "users.updatePassword": "/rampart.v1.UserService/UpdatePassword",
+  "orgs.list": "/rampart.v1.OrgService/ListOrgs",
+  "orgs.get": "/rampart.v1.OrgService/GetOrg",
+  "orgs.create": "/rampart.v1.OrgService/CreateOrg",
+  "orgs.update": "/rampart.v1.OrgService/UpdateOrg",
+  "orgs.delete": "/rampart.v1.OrgService/DeleteOrg",
+  "memberships.list": "/rampart.v1.MembershipService/ListMemberships",
+  "memberships.get": "/rampart.v1.MembershipService/GetMembership",
+  "memberships.create": "/rampart.v1.MembershipService/CreateMembership",
+  "memberships.update": "/rampart.v1.MembershipService/UpdateMembership",
+  "memberships.delete": "/rampart.v1.MembershipService/DeleteMembership",
+  "credentials.get": "/rampart.v1.CredentialService/GetCredential",
+  "credentials.create": "/rampart.v1.CredentialService/CreateCredential",
+  "credentials.update": "/rampart.v1.CredentialService/UpdateCredential",
+  "credentials.delete": "/rampart.v1.CredentialService/DeleteCredential",
+  "sessions.list": "/rampart.v1.SessionService/ListSessions",
+  "sessions.get": "/rampart.v1.SessionService/GetSession",
+  "sessions.create": "/rampart.v1.SessionService/CreateSession",
+  "sessions.delete": "/rampart.v1.SessionService/DeleteSession",
+  "userTokens.get": "/rampart.v1.UserTokenService/GetUserToken",
+  "userTokens.create": "/rampart.v1.UserTokenService/CreateUserToken",
+  "loginPolicies.list": "/rampart.v1.LoginPolicyService/ListLoginPolicies",
+  "loginPolicies.get": "/rampart.v1.LoginPolicyService/GetLoginPolicy",
+  "loginPolicies.create": "/rampart.v1.LoginPolicyService/CreateLoginPolicy",
+  "loginPolicies.update": "/rampart.v1.LoginPolicyService/UpdateLoginPolicy",
+  "loginPolicies.delete": "/rampart.v1.LoginPolicyService/DeleteLoginPolicy",
+  "authProviders.list": "/rampart.v1.AuthProviderService/ListAuthProviders",
+  "authProviders.get": "/rampart.v1.AuthProviderService/GetAuthProvider",
+  "authProviders.create": "/rampart.v1.AuthProviderService/CreateAuthProvider",
+  "authProviders.update": "/rampart.v1.AuthProviderService/UpdateAuthProvider",
+  "authProviders.delete": "/rampart.v1.AuthProviderService/DeleteAuthProvider",
+  "events.list": "/rampart.v1.EventService/ListEvents",
+  "events.get": "/rampart.v1.EventService/GetEvent",
+};
+
+type Rpc = grpc.MethodDefinition<MessageObject, MessageObject>;
+
+/**
+ * The generated method definition (for its serializers) of each operation's RPC. Throws when
+ * the server does not serve that RPC, or routes it to another operation.
+ */
+function rpcsByOperation(): ReadonlyMap<OpName, Rpc> {
+  const served = new Map<string, { rpc: Rpc; op: string }>();
+  for (const binding of SERVICE_BINDINGS) {
+    for (const [key, op] of Object.entries(binding.operations)) {
+      const rpc = binding.service[key] as Rpc;
+      served.set(rpc.path, { rpc, op });
+    }
+  }
+  const out = new Map<OpName, Rpc>();
+  for (const [op, path] of Object.entries(RPCS) as [OpName, string][]) {
+    const found = served.get(path);
+    if (!found) throw new Error(`the server does not serve ${path} (for ${op})`);
+    if (found.op !== op) throw new Error(`the server routes ${path} to ${found.op}, not ${op}`);
+    out.set(op, found.rpc);
+  }
+  return out;
+}
+
+const RPC_BY_OP = rpcsByOperation();
 
 const silent = { info() {}, warn() {}, error() {} };
 

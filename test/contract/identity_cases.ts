@@ -80,22 +80,25 @@ export function identityCases(kit: () => Kit): void {
     });
 
     test("bad memberships are refused, naming the field", async () => {
-      const { call, newRealm, newUser } = kit();
+      const { api, call, newRealm, newUser } = kit();
       const realm = await newRealm();
       const other = await newRealm();
       const r = { realm_id: realm.id };
       const user = await newUser(realm);
       const stranger = await newUser(other);
-      const cases: [Json, string][] = [
+      // "untyped": a value a schema cannot carry (a number in a list of strings, a time that
+      // is no time); typed surfaces skip those rows.
+      const cases: [Json, string, "untyped"?][] = [
         [{ user_id: user.id, permissions: ["has space"] }, "permissions"],
         [{ user_id: user.id, permissions: Array.from({ length: 21 }, (_, i) => `p${i}`) }, "permissions"],
-        [{ user_id: user.id, permissions: [42] }, "permissions"],
-        [{ user_id: user.id, expires_at: "next tuesday" }, "expires_at"],
+        [{ user_id: user.id, permissions: [42] }, "permissions", "untyped"],
+        [{ user_id: user.id, expires_at: "next tuesday" }, "expires_at", "untyped"],
         [{ user_id: stranger.id }, "user_id"],
         [{ user_id: user.id, org_id: "org_0000000000000000000000" }, "org_id"],
         [{}, "user_id"],
       ];
-      for (const [membership, field] of cases) {
+      for (const [membership, field, only] of cases) {
+        if (only === "untyped" && api.typed) continue;
         const err = await rejects(call("memberships.create", { ...r, membership }), "INVALID_ARGUMENT", "validation_failed");
         assert.ok(err.errors[field], `${field}: ${err.message}`);
       }
@@ -170,7 +173,7 @@ export function identityCases(kit: () => Kit): void {
 
   describe("expands", () => {
     test("memberships expand on users, authenticate, orgs and sessions, with embedded objects", async () => {
-      const { call, newRealm, newUser } = kit();
+      const { api, call, newRealm, newUser } = kit();
       const realm = await newRealm();
       const r = { realm_id: realm.id };
       const user = await newUser(realm);
@@ -183,12 +186,15 @@ export function identityCases(kit: () => Kit): void {
         assert.equal(memberships[0]![embedded].object, embedded);
       };
       check((await call("users.get", { ...r, id: user.id, expands: "memberships" })).memberships, "org");
-      check((await call("users.get", { ...r, id: user.id, expand: ["memberships"] })).memberships, "org");
+      // `expand` is v1's alias of `expands`; a schema has only `expands`.
+      if (!api.typed) check((await call("users.get", { ...r, id: user.id, expand: ["memberships"] })).memberships, "org");
       const auth = await call("users.authenticate", { ...r, id: user.id, password: PASSWORD, expands: ["memberships"] });
       check(auth.memberships, "org");
       check((await call("orgs.get", { ...r, id: org.id, expands: "memberships" })).memberships, "user");
       check((await call("sessions.get", { ...r, id: auth.token, expands: "memberships,token" })).memberships, "org");
-      assert.equal((await call("users.get", { ...r, id: user.id })).memberships, undefined, "only when asked");
+      // A typed surface cannot leave a list out: there an unexpanded list is empty.
+      if (api.typed) assert.deepEqual((await call("users.get", { ...r, id: user.id })).memberships, [], "only when asked");
+      else assert.equal((await call("users.get", { ...r, id: user.id })).memberships, undefined, "only when asked");
     });
 
     test("an expanded call runs the same number of statements for 1 or 12 memberships", async () => {
@@ -252,13 +258,15 @@ export function identityCases(kit: () => Kit): void {
     });
 
     test("credentials: get, generate a second key, regenerate, delete; password credential for humans", async () => {
-      const { call, newRealm, newUser } = kit();
+      const { api: surface, call, newRealm, newUser } = kit();
       const realm = await newRealm({ api_key_prefix: "k_" });
       const r = { realm_id: realm.id };
       const api = await call("users.create", { ...r, user: { user_type: "api" } });
       const credId = api.credentials[0].id;
       const cred = await call("credentials.get", { ...r, id: credId });
-      assert.deepEqual([cred.object, cred.credential_type, cred.user_id, cred.api_key], ["credential", "api_key", api.id, undefined]);
+      // The key is not shown: left out in v1 JSON, unset (null) on a typed surface.
+      const notShown = surface.typed ? null : undefined;
+      assert.deepEqual([cred.object, cred.credential_type, cred.user_id, cred.api_key], ["credential", "api_key", api.id, notShown]);
       const second = await call("credentials.create", { ...r, credential: { user_id: api.id, credential_type: "api_key", api_key: "generate" } });
       assert.match(second.api_key, /^k_[0-9A-Za-z]{40}$/);
       assert.equal((await call("users.authenticateKey", { ...r, api_key: second.api_key })).id, api.id);
