@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     files: ["core/**/*.ts"],
-    ignores: ["core/adapters/node.ts"],
+    ignores: ["core/adapters/node*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -11,6 +11,11 @@ export interface Credentials {
   account?: string;
   /** The token of `Authorization: Bearer <token>`. */
   bearer?: string;
+  /**
+   * In-process trust: the object `OpenRampart.trustedContext()` hands out. An object
+   * reference cannot travel over HTTP or gRPC, so no remote caller can forge it.
+   */
+  trusted?: object;
 }
 
 /** The per-call context every core operation takes. */

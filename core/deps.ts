@@ -26,6 +26,10 @@ export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** True when `password` matches `hash`; false (never a throw) for a malformed hash. */
   verify(hash: string, password: string): Promise<boolean>;
+  /** True when `hash` is a format this hasher can verify (imports check this first). */
+  recognizes?(hash: string): boolean;
+  /** True when `hash` should be replaced by a fresh `hash()` at the next successful login. */
+  needsRehash?(hash: string): boolean;
 }
 
 /** Milliseconds since the Unix epoch. Tests inject a fake. */

@@ -33,6 +33,8 @@ export class KeyRing {
   readonly #rt: () => Runtime;
   readonly #cache = new Map<string, { permissions: readonly string[]; until: number }>();
   readonly #cacheMs: number;
+  /** The in-process trust token (see CallContext credentials.trusted). */
+  readonly trustToken: object = Object.freeze({ trusted: true });
 
   constructor(rt: () => Runtime, cacheMs: number) {
     this.#rt = rt;
@@ -41,7 +43,11 @@ export class KeyRing {
 
   /** Resolves the caller's permissions, or throws api_key.missing / api_key.invalid / api_key.forbidden. */
   async authorize(ctx: CallContext, permission: Permission): Promise<void> {
-    const { apiKey, account, bearer } = ctx.credentials;
+    const { apiKey, account, bearer, trusted } = ctx.credentials;
+    if (trusted !== undefined) {
+      if (trusted === this.trustToken) return;
+      throw new CoreError("api_key.invalid");
+    }
     const presented = bearer ?? apiKey;
     if (!presented) throw new CoreError("api_key.missing");
     const cacheKey = `${account ?? ""}\u0000${presented}`;

@@ -88,6 +88,23 @@ export async function passwordLogin(
     writeEvent(sql, rt, ctx, request, "user.login.succeeded", { ...subjects, realm_id: realm.id, user_id: user.id });
     return started;
   });
+  if (rt.hasher.needsRehash?.(hash)) await upgradeHash(rt, user.id, hash, password);
   const token = await signLoginToken(rt.db, realm, user, session.id, Math.floor(now), session.expires_at);
   return { user: { ...user, last_login_at: now }, session, token, now };
+}
+
+/**
+ * Replaces an imported or weaker hash with a fresh argon2id one after a successful login.
+ * Guarded on the old hash, so a password changed meanwhile is never overwritten.
+ */
+async function upgradeHash(rt: Runtime, userId: string, oldHash: string, password: string): Promise<void> {
+  try {
+    const fresh = await rt.hasher.hash(password);
+    rt.db.write((sql) =>
+      sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password' AND secret_hash = ?", fresh, userId, oldHash),
+    );
+  } catch (err) {
+    // The login itself succeeded; the upgrade is retried at the next one.
+    rt.logger.warn({ user_id: userId, err: (err as Error).message }, "could not upgrade a password hash");
+  }
 }

@@ -11,7 +11,9 @@ import { realmOperations } from "./realms.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import { SqliteStore } from "./storage/sqlite.ts";
-import { userOperations } from "./users.ts";
+import { importUserOperation, userOperations } from "./users.ts";
+import type { CallContext, JsonObject, Params } from "./context.ts";
+import { newRequestId } from "./ids.ts";
 import { orgOperations } from "./orgs.ts";
 import { membershipOperations } from "./memberships.ts";
 import { credentialOperations } from "./credentials.ts";
@@ -43,6 +45,10 @@ export interface OpenRampart extends Rampart {
   readonly statementCount: () => number;
   /** Write transactions committed so far (for "no write on the hot path" checks). */
   readonly writeCount: () => number;
+  /** A context that passes every permission check, for in-process operators (the CLI). */
+  trustedContext(requestId?: string): CallContext;
+  /** Imports a user with an existing password hash: `{realm_id, user: {username, …, password_hash}}`. */
+  importUser(ctx: CallContext, params: Params): Promise<JsonObject>;
   /** Generates and installs the first admin key if none exists yet; returns it once, else null. */
   bootstrap(adminKey?: string): Promise<{ key: string; legacy_key: string; id: string } | null>;
 }
@@ -108,6 +114,8 @@ export function openRampart(deps: OpenOptions): OpenRampart {
       stop: (graceMs) => worker.stop(graceMs),
     },
     keys: keyRing.operations(),
+    trustedContext: (requestId) => ({ requestId: requestId ?? newRequestId(), credentials: { trusted: keyRing.trustToken } }),
+    importUser: importUserOperation(rt),
     statementCount: () => db.counter.count,
     writeCount: () => db.counter.writes,
     async bootstrap(adminKey) {

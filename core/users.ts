@@ -485,3 +485,39 @@ export function userOperations(rt: Runtime): UserOperations {
     },
   };
 }
+
+const IMPORTABLE = new Set(["username", "email", "first_name", "last_name", "state", "reference", "custom", "password_hash"]);
+
+/**
+ * Imports a human user with an existing password hash (bcrypt, scrypt, PBKDF2 or argon2 in
+ * PHC/MCF form, as the hasher recognizes). Only for in-process callers such as the CLI:
+ * no transport routes to it. The hash is re-hashed with argon2id at the first login.
+ */
+export function importUserOperation(rt: Runtime): (ctx: CallContext, params: Params) => Promise<JsonObject> {
+  return async (ctx, params) => {
+    await rt.authorize(ctx, "write");
+    rejectUnknownParams(params, ["user"]);
+    const realm = resolveRealm(rt, ctx, params, "user");
+    const given = wrapper(params, "user");
+    const { password_hash: passwordHash, ...rest } = given;
+    const attrs = readUserAttributes(rest, realm, true, IMPORTABLE);
+    if (passwordHash !== undefined && passwordHash !== null && (typeof passwordHash !== "string" || !rt.hasher.recognizes?.(passwordHash))) {
+      throw new CoreError("validation_failed", { password_hash: ["is not a supported hash (bcrypt, scrypt, PBKDF2 or argon2 within safe parameters)"] });
+    }
+    const request = readRequestInfo(params);
+    const id = rt.ids.next("usr");
+    const now = nowSeconds(rt);
+    return rt.db.write((sql) => {
+      insertUser(sql, rt, ctx, request, realm, {
+        id,
+        type: "human",
+        username: attrs.username!,
+        attrs,
+        passwordHash: (passwordHash as string | null | undefined) ?? null,
+        apiKeyHash: null,
+        now,
+      });
+      return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
+    });
+  };
+}

@@ -5,7 +5,8 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
-import { hash, verify } from "@node-rs/argon2";
+import { hash } from "@node-rs/argon2";
+import { needsRehash, parseImportedHash } from "./node_password_hashes.ts";
 import Database from "better-sqlite3";
 import type { PasswordHasher, SqliteDatabase } from "../deps.ts";
 import type { OpenOptions } from "../rampart.ts";
@@ -38,7 +39,11 @@ export class Semaphore {
   }
 }
 
-/** argon2id hashing off the event loop, at most `concurrency` hashes at a time. */
+/**
+ * argon2id hashing off the event loop, at most `concurrency` hashes at a time. Verification
+ * also accepts imported bcrypt, scrypt, PBKDF2 and other argon2 hashes within safe bounds
+ * (core re-hashes those with argon2id at the next successful login).
+ */
 export function argon2Hasher(concurrency = Math.max(1, availableParallelism())): PasswordHasher & { queue: Semaphore } {
   const queue = new Semaphore(concurrency);
   return {
@@ -46,12 +51,16 @@ export function argon2Hasher(concurrency = Math.max(1, availableParallelism())):
     hash: (password) => queue.run(() => hash(password, ARGON2_OPTIONS)),
     verify: (phc, password) =>
       queue.run(async () => {
+        const verifier = parseImportedHash(phc);
+        if (!verifier) return false;
         try {
-          return await verify(phc, password);
+          return await verifier.verify(password);
         } catch {
           return false;
         }
       }),
+    recognizes: (phc) => parseImportedHash(phc) !== undefined,
+    needsRehash: (phc) => needsRehash(phc, ARGON2_OPTIONS),
   };
 }
 
