@@ -1,6 +1,7 @@
 /**
  * What only the gRPC surface does: request ids in metadata, health, reflection, the rich
- * error details, message size limits, unexpected faults and graceful shutdown. The shared
+ * error details, message size limits, unexpected faults, graceful shutdown, presence-tracking
+ * inputs, embedded objects, and LoginRocketService (the peer as the end user). The shared
  * behaviour of the API is covered by the contract cases, run over gRPC through
  * test/contract/grpc_api.ts.
  *
@@ -21,13 +22,31 @@ import { type JsonObject, type Logger, openRampart, type OpenRampart, type Rampa
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { service as healthService } from "grpc-health-check";
 import { type ServiceError } from "@grpc/grpc-js";
-import { createGrpcServer, decodeStatusDetails, type GrpcServer, jsonToMessage, messageToJson, methodAt, schemaRegistry } from "../grpc-server/mod.ts";
+import {
+  connectionFrom,
+  createGrpcServer,
+  decodeStatusDetails,
+  type GrpcServer,
+  jsonToMessage,
+  messageToJson,
+  methodAt,
+  peerIp,
+  schemaRegistry,
+  SERVICE_BINDINGS,
+} from "../grpc-server/mod.ts";
 import { EventServiceService } from "../grpc-server/gen/rampart/v1/event_service.ts";
+import { LoginRocketServiceService } from "../grpc-server/gen/rampart/v1/login_rocket_service.ts";
+import { MembershipServiceService } from "../grpc-server/gen/rampart/v1/membership_service.ts";
+import { OrgServiceService } from "../grpc-server/gen/rampart/v1/org_service.ts";
 import { RealmServiceService } from "../grpc-server/gen/rampart/v1/realm_service.ts";
+import { SessionServiceService } from "../grpc-server/gen/rampart/v1/session_service.ts";
 import { UserServiceService } from "../grpc-server/gen/rampart/v1/user_service.ts";
 
 const REQUEST_ID = /^rq_[0-9A-Za-z]{22}$/;
 const insecure = grpc.credentials.createInsecure();
+
+/** The full name of every Rampart service, from the routing table. */
+const RAMPART_SERVICES = SERVICE_BINDINGS.map((b) => methodAt(Object.values(b.service)[0]!.path).parent.typeName);
 
 /** What a unary call produced, with both kinds of metadata. */
 interface Outcome<T> {
@@ -190,7 +209,8 @@ describe("the gRPC server", () => {
       check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): grpc.ClientUnaryCall;
     };
     try {
-      for (const service of ["", "rampart.v1.RealmService", "rampart.v1.UserService", "rampart.v1.EventService"]) {
+      assert.equal(RAMPART_SERVICES.length, 11);
+      for (const service of ["", ...RAMPART_SERVICES]) {
         const res = await new Promise<{ status: string }>((resolve, reject) => client.check({ service }, (err, r) => (err ? reject(err) : resolve(r))));
         assert.equal(res.status, "SERVING", `health of "${service}"`);
       }
@@ -226,7 +246,7 @@ describe("the gRPC server", () => {
         });
       const listed = (await ask({ list_services: "" })) as { list_services_response: { service: { name: string }[] } };
       const names = listed.list_services_response.service.map((s) => s.name);
-      for (const name of ["rampart.v1.RealmService", "rampart.v1.UserService", "rampart.v1.EventService", "grpc.health.v1.Health"]) {
+      for (const name of [...RAMPART_SERVICES, "grpc.health.v1.Health"]) {
         assert.ok(names.includes(name), `${name} in ${names.join(", ")}`);
       }
       const files = (await ask({ file_containing_symbol: "rampart.v1.UserService" })) as { file_descriptor_response: { file_descriptor_proto: Buffer[] } };
@@ -234,7 +254,18 @@ describe("the gRPC server", () => {
       const userService = decoded.find((f) => f.name === "rampart/v1/user_service.proto");
       assert.deepEqual(
         userService?.service[0]?.method.map((m) => m.name),
-        ["ListUsers", "GetUser", "CreateUser", "UpdateUser", "DeleteUser", "AuthenticateUser"],
+        [
+          "ListUsers",
+          "GetUser",
+          "CreateUser",
+          "UpdateUser",
+          "DeleteUser",
+          "AuthenticateUser",
+          "AuthenticateKey",
+          "GeneratePasswordToken",
+          "ResetPasswordWithToken",
+          "UpdatePassword",
+        ],
       );
       // The files are buf's, one per proto with its imports, and keep proto3 `optional`.
       assert.ok(userService?.dependency.includes("rampart/v1/user.proto"), `imports: ${userService?.dependency.join(", ")}`);
@@ -403,19 +434,54 @@ describe("the gRPC server", () => {
       realm_id: realmId,
       membership: { user_id: human.id, org_id: org.id, permissions: ["admin"], expires_at: expiresAt },
     });
-    await rampart.memberships.create(ctx, { realm_id: realmId, membership: { user_id: human.id } });
+    const bare = await rampart.memberships.create(ctx, { realm_id: realmId, membership: { user_id: human.id } });
+    const r = { realm_id: realmId };
+    const list = (result: unknown): JsonObject => result as JsonObject;
+    const session = await rampart.sessions.create(ctx, { ...r, session: { user_id: human.id }, request: { ip: "192.0.2.1", client: "drift" } });
+    const apiCredential = await rampart.credentials.create(ctx, { ...r, credential: { user_id: api.id, credential_type: "api_key" } });
+    const policy = await rampart.loginPolicies.create(ctx, { ...r, login_policy: { name: "Drift app", login_handler: "https://drift.example.com/in" } });
+    const lrProvider = await rampart.authProviders.create(ctx, { ...r, auth_provider: { provider_type: "login_rocket", signup: true } });
+    const pwProvider = await rampart.authProviders.create(ctx, { ...r, auth_provider: { provider_type: "password", required_chars: ["digit"] } });
+    const signupToken = await rampart.userTokens.create(ctx, { ...r, user_token: { username: "later", email: "later@example.com", first_name: "L" } });
+    const connection = { ip: "127.0.0.1", client: "drift" };
+    const lrCtx = { ...ctx, connection };
     const results: [string, JsonObject][] = [
       ["rampart.v1.Realm", await rampart.realms.get(ctx, { id: realmId })],
-      ["rampart.v1.ListRealmsResponse", (await rampart.realms.list(ctx, { expands: "custom" })) as unknown as JsonObject],
+      ["rampart.v1.ListRealmsResponse", list(await rampart.realms.list(ctx, { expands: "custom" }))],
       ["rampart.v1.User", human],
       ["rampart.v1.User", api],
-      ["rampart.v1.User", await rampart.users.get(ctx, { realm_id: realmId, id: "drifter", expands: "memberships" })],
-      ["rampart.v1.User", await rampart.users.authenticate(ctx, { realm_id: realmId, id: "drifter", password: "long enough pw", expands: "memberships" })],
-      ["rampart.v1.ListUsersResponse", (await rampart.users.list(ctx, { realm_id: realmId, expands: "custom" })) as unknown as JsonObject],
-      ["rampart.v1.ListEventsResponse", (await rampart.events.list(ctx, { realm_id: realmId, expands: "notifications" })) as unknown as JsonObject],
+      ["rampart.v1.User", await rampart.users.get(ctx, { ...r, id: "drifter", expands: "memberships" })],
+      ["rampart.v1.User", await rampart.users.authenticate(ctx, { ...r, id: "drifter", password: "long enough pw", expands: "memberships" })],
+      ["rampart.v1.User", await rampart.users.authenticateKey(ctx, { ...r, api_key: api.api_key, expands: "memberships" })],
+      ["rampart.v1.User", await rampart.users.generatePasswordToken(ctx, { ...r, id: human.id })],
+      ["rampart.v1.ListUsersResponse", list(await rampart.users.list(ctx, { ...r, expands: "custom" }))],
+      ["rampart.v1.Org", await rampart.orgs.get(ctx, { ...r, id: org.id, expands: "memberships" })],
+      ["rampart.v1.ListOrgsResponse", list(await rampart.orgs.list(ctx, { ...r, expands: "custom" }))],
+      ["rampart.v1.Membership", await rampart.memberships.get(ctx, { ...r, id: bare.id })],
+      ["rampart.v1.ListMembershipsResponse", list(await rampart.memberships.list(ctx, { ...r, user_id: human.id }))],
+      ["rampart.v1.ListMembershipsResponse", list(await rampart.memberships.list(ctx, { ...r, org_id: org.id }))],
+      ["rampart.v1.ListMembershipsResponse", list(await rampart.memberships.list(ctx, { ...r, user_id: human.id, org_id: org.id }))],
+      ["rampart.v1.Credential", apiCredential],
+      ["rampart.v1.Credential", await rampart.credentials.get(ctx, { ...r, id: apiCredential.id })],
+      ["rampart.v1.Session", session],
+      ["rampart.v1.Session", await rampart.sessions.get(ctx, { ...r, id: session.token, expands: "memberships,token" })],
+      ["rampart.v1.ListSessionsResponse", list(await rampart.sessions.list(ctx, { ...r, user_id: human.id }))],
+      ["rampart.v1.UserToken", signupToken],
+      ["rampart.v1.UserToken", await rampart.userTokens.get(ctx, { ...r, id: signupToken.id })],
+      ["rampart.v1.LoginPolicy", policy],
+      ["rampart.v1.ListLoginPoliciesResponse", list(await rampart.loginPolicies.list(ctx, r))],
+      ["rampart.v1.AuthProvider", lrProvider],
+      ["rampart.v1.AuthProvider", pwProvider],
+      ["rampart.v1.ListAuthProvidersResponse", list(await rampart.authProviders.list(ctx, r))],
+      ["rampart.v1.LoginResponse", await rampart.loginRocket.login(lrCtx, { subdomain: policy.subdomain, username: "drifter", password: "long enough pw" })],
+      [
+        "rampart.v1.SignupResponse",
+        await rampart.loginRocket.signup(lrCtx, { subdomain: policy.subdomain, username: "newcomer", password: "Newcomer-pw-1", first_name: "N" }),
+      ],
     ];
-    const eventId = ((results.at(-1)![1].collection as JsonObject[])[0]!.id as string) ?? "";
-    results.push(["rampart.v1.Event", await rampart.events.get(ctx, { id: eventId })]);
+    const events = list(await rampart.events.list(ctx, { ...r, expands: "notifications" }));
+    results.push(["rampart.v1.ListEventsResponse", events]);
+    results.push(["rampart.v1.Event", await rampart.events.get(ctx, { id: (events.collection as JsonObject[])[0]!.id })]);
     for (const [typeName, json] of results) {
       const unknown: string[] = [];
       jsonToMessage(schemaRegistry().getMessage(typeName)!, json, { onUnknownKey: (path) => unknown.push(path) });
@@ -442,7 +508,226 @@ describe("the gRPC server", () => {
     const out = await unary(main, UserServiceService.getUser, { id: "cmp", realm_id: realmId, expands: ["memberships"] }, keyMetadata(adminKey));
     const viaGrpc = messageToJson(methodAt("/rampart.v1.UserService/GetUser").output, out.response as unknown as Record<string, unknown>, "v1");
     // Unset optional strings and empty lists exist in every protobuf message; in v1 JSON
-    // these keys only appear on some calls (token: authenticate; api_key: create).
-    assert.deepEqual(viaGrpc, { ...direct, token: null, api_key: null });
+    // these keys only appear on some calls (token: authenticate; api_key: create;
+    // password_reset_token: generate_password_token), and a membership seen from its user's
+    // side has no `user`.
+    const memberships = (direct.memberships as JsonObject[]).map((m) => ({ ...m, user: null }));
+    assert.deepEqual(viaGrpc, { ...direct, memberships, token: null, api_key: null, password_reset_token: null });
+  });
+
+  test("an org with expanded memberships embeds each member as a full user, equal to the in-process result", async () => {
+    const ctx = { requestId: "rq_compare_org", credentials: { apiKey: adminKey } };
+    const realmId = await newRealm("org-compare-realm");
+    const org = await rampart.orgs.create(ctx, { realm_id: realmId, org: { name: "Members", reference: "m-1", custom: { a: 1 } } });
+    const orgId = org.id as string;
+    for (const [username, first_name] of [
+      ["ann", "Ann"],
+      ["bob", null],
+    ] as const) {
+      const user = await rampart.users.create(ctx, {
+        realm_id: realmId,
+        user: { username, first_name, reference: `ref-${username}`, custom: { u: username } },
+      });
+      await rampart.memberships.create(ctx, { realm_id: realmId, membership: { user_id: user.id, org_id: org.id, permissions: ["read"] } });
+    }
+    const direct = await rampart.orgs.get(ctx, { realm_id: realmId, id: org.id, expands: "memberships" });
+    const out = await unary(main, OrgServiceService.getOrg, { id: orgId, realm_id: realmId, expands: ["memberships"] }, keyMetadata(adminKey));
+    assert.equal(out.error, null);
+    const viaGrpc = messageToJson(methodAt("/rampart.v1.OrgService/GetOrg").output, out.response as unknown as Record<string, unknown>, "v1");
+    // A membership seen from its org's side has no `org` in v1; protobuf reports it unset.
+    const memberships = (direct.memberships as JsonObject[]).map((m) => ({ ...m, org: null }));
+    assert.equal(memberships.length, 2);
+    assert.deepEqual(viaGrpc, { ...direct, memberships });
+
+    const listed = await unary(main, MembershipServiceService.listMemberships, { realm_id: realmId, org_id: orgId }, keyMetadata(adminKey));
+    assert.deepEqual(
+      listed.response?.collection.map((m) => [m.user?.object, m.user?.username, m.org]),
+      [
+        ["user", "ann", undefined],
+        ["user", "bob", undefined],
+      ],
+    );
+  });
+
+  test("a membership's expiry is removed with a NullableTimestamp without a value, and kept when omitted", async () => {
+    const realmId = await newRealm("expiry-realm");
+    const md = keyMetadata(adminKey, realmId);
+    const user = await unary(main, UserServiceService.createUser, { user: { username: "exp" } }, md);
+    const expiresAt = new Date((Math.floor(Date.now() / 1000) + 3600) * 1000);
+    const created = await unary(
+      main,
+      MembershipServiceService.createMembership,
+      { membership: { user_id: user.response!.id, expires_at: { value: expiresAt }, permissions: { values: ["p"] } } },
+      md,
+    );
+    assert.equal(created.error, null);
+    assert.deepEqual(created.response?.expires_at, expiresAt);
+    const untouched = await unary(main, MembershipServiceService.updateMembership, { id: created.response!.id, membership: { custom: { k: 1 } } }, md);
+    assert.deepEqual(untouched.response?.expires_at, expiresAt, "an omitted expiry is left as it is");
+    assert.deepEqual(untouched.response?.permissions, ["p"], "an omitted StringList is left as it is");
+    const cleared = await unary(
+      main,
+      MembershipServiceService.updateMembership,
+      { id: created.response!.id, membership: { expires_at: {}, permissions: { values: [] } } },
+      md,
+    );
+    assert.equal(cleared.error, null);
+    assert.equal(cleared.response?.expires_at, undefined, "a present NullableTimestamp without a value removes the expiry");
+    assert.deepEqual(cleared.response?.permissions, []);
+  });
+
+  test("the connection: the peer's IP without port or brackets, the user agent cut to 255 characters", () => {
+    const cases: [string, string | null][] = [
+      ["127.0.0.1:50123", "127.0.0.1"],
+      ["::1:50123", "::1"],
+      ["[::1]:50123", "::1"],
+      ["[2001:db8::7]:443", "2001:db8::7"],
+      ["2001:db8::7:443", "2001:db8::7"],
+      ["::ffff:198.51.100.4:5000", "198.51.100.4"],
+      ["fe80::1%eth0:5000", "fe80::1"],
+      ["203.0.113.9", "203.0.113.9"],
+      ["2001:db8::7", "2001:db8::7"],
+      ["unknown", null],
+      ["unix:/run/rampart.sock", null],
+      ["localhost:5000", null],
+    ];
+    for (const [peer, ip] of cases) assert.equal(peerIp(peer), ip, peer);
+    const md = new grpc.Metadata();
+    md.set("user-agent", `ua/${"x".repeat(300)}`);
+    const connection = connectionFrom(md, "192.0.2.8:1234");
+    assert.equal(connection.ip, "192.0.2.8");
+    assert.equal(connection.client, `ua/${"x".repeat(252)}`);
+    assert.deepEqual(connectionFrom(new grpc.Metadata(), "unknown"), { ip: null, client: null });
+  });
+
+  describe("LoginRocketService", () => {
+    const USER_AGENT = "rampart-test/1.0";
+    const PASSWORD = "correct horse battery";
+    let browser: grpc.Client;
+    const ctx = { requestId: "rq_lr_setup", credentials: {} as { apiKey?: string } };
+
+    before(() => {
+      ctx.credentials.apiKey = adminKey;
+      // The end user's client: grpc-js sends `<primary user agent> grpc-node-js/<version>`.
+      browser = new grpc.Client(address, insecure, { "grpc.primary_user_agent": USER_AGENT });
+    });
+    after(() => browser?.close());
+
+    /** A realm with a login policy and a user "lou"; `provider` creates a login_rocket provider. */
+    async function app(name: string, provider?: JsonObject): Promise<{ realmId: string; subdomain: string; policyId: string }> {
+      const realmId = await newRealm(name);
+      const policy = await rampart.loginPolicies.create(ctx, {
+        realm_id: realmId,
+        login_policy: { name, login_handler: "https://app.example.com/in?from=lr", signup_handler: "https://app.example.com/welcome" },
+      });
+      if (provider) await rampart.authProviders.create(ctx, { realm_id: realmId, auth_provider: { provider_type: "login_rocket", ...provider } });
+      await rampart.users.create(ctx, { realm_id: realmId, user: { username: "lou", password: PASSWORD } });
+      return { realmId, subdomain: policy.subdomain as string, policyId: policy.id as string };
+    }
+
+    async function loginEvents(realmId: string): Promise<JsonObject[]> {
+      return (await rampart.events.list(ctx, { realm_id: realmId, event_type: "user.login" })).collection;
+    }
+
+    test("Login records the peer's IP and user agent on the event and the session, and returns the token and handler URL", async () => {
+      const { realmId, subdomain, policyId } = await app("lr-login");
+      const out = await unary(browser, LoginRocketServiceService.login, { subdomain: subdomain.toUpperCase(), username: "LOU", password: PASSWORD });
+      assert.equal(out.error, null);
+      assert.match(first(out.headers, "x-request-id") ?? "", REQUEST_ID);
+      const token = out.response!.token;
+      assert.equal(out.response?.url, `https://app.example.com/in?from=lr&token=${encodeURIComponent(token)}`);
+      const [event] = await loginEvents(realmId);
+      assert.equal(event!.event_type, "user.login.succeeded");
+      assert.equal(event!.login_policy_id, policyId);
+      assert.equal(event!.request_id, first(out.headers, "x-request-id"));
+      const request = event!.request as { ip: string; client: string };
+      assert.equal(request.ip, "127.0.0.1");
+      assert.match(request.client, /^rampart-test\/1\.0 grpc-node-js\/\d+\.\d+\.\d+/);
+      const session = await rampart.sessions.get(ctx, { realm_id: realmId, id: token });
+      assert.deepEqual(session.request, request);
+
+      // Failures are ordinary statuses, with the slug and the request id.
+      const wrong = await unary(browser, LoginRocketServiceService.login, { subdomain, username: "lou", password: "wrong password" });
+      assert.equal(wrong.error?.code, grpc.status.UNAUTHENTICATED);
+      assert.equal(first(wrong.error?.metadata, "x-error-code"), "user.authentication_failed");
+      assert.match(first(wrong.error?.metadata, "x-request-id") ?? "", REQUEST_ID);
+      const blank = await unary(browser, LoginRocketServiceService.login, { subdomain, username: "lou" });
+      assert.equal(blank.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.deepEqual(decodeStatusDetails(blank.error!.metadata.get("grpc-status-details-bin")[0] as Buffer).badRequest?.field_violations, [
+        { field: "password", description: "can't be blank" },
+      ]);
+    });
+
+    test("a caller-supplied request is honoured only with a key that has the write permission", async () => {
+      const { realmId, subdomain } = await app("lr-relay");
+      const relayed = { ip: "203.0.113.50", client: "relayed browser" };
+      const writeKey = (await rampart.keys.create({ permissions: ["write"] })).key as string;
+      const readKey = (await rampart.keys.create({ permissions: ["read"] })).key as string;
+      const login = (metadata?: grpc.Metadata) =>
+        unary(browser, LoginRocketServiceService.login, { subdomain, username: "lou", password: PASSWORD, request: relayed }, metadata);
+
+      assert.equal((await login(keyMetadata(writeKey))).error, null);
+      assert.deepEqual((await loginEvents(realmId))[0]!.request, relayed, "a write key vouches for the request");
+
+      assert.equal((await login()).error, null);
+      const [unvouched] = await loginEvents(realmId);
+      assert.equal((unvouched!.request as { ip: string }).ip, "127.0.0.1", "without a key the connection counts");
+
+      const denied = await login(keyMetadata(readKey));
+      assert.equal(denied.error?.code, grpc.status.PERMISSION_DENIED);
+      assert.equal(first(denied.error?.metadata, "x-error-code"), "api_key.forbidden");
+      assert.equal((await loginEvents(realmId)).length, 2, "a refused relay logs nobody in");
+    });
+
+    test("Signup is FAILED_PRECONDITION unless the login_rocket provider allows it; allowed, it creates and logs in the user", async () => {
+      const { realmId, subdomain } = await app("lr-signup", { signup: false });
+      const signup = {
+        subdomain,
+        username: "newbie",
+        email: "newbie@example.com",
+        password: "a long new password",
+        password_confirmation: "a long new password",
+      };
+      const refused = await unary(browser, LoginRocketServiceService.signup, signup);
+      assert.equal(refused.error?.code, grpc.status.FAILED_PRECONDITION);
+      assert.equal(first(refused.error?.metadata, "x-error-code"), "login_rocket.signup_disabled");
+      assert.equal((await rampart.users.list(ctx, { realm_id: realmId, username: "newbie" })).collection.length, 0);
+
+      const provider = (await rampart.authProviders.list(ctx, { realm_id: realmId })).collection[0]!;
+      await rampart.authProviders.update(ctx, { realm_id: realmId, id: provider.id, auth_provider: { signup: true } });
+      const done = await unary(browser, LoginRocketServiceService.signup, signup);
+      assert.equal(done.error, null);
+      assert.equal(done.response?.url, `https://app.example.com/welcome?token=${encodeURIComponent(done.response!.token)}`);
+      const user = await rampart.users.get(ctx, { realm_id: realmId, id: "newbie" });
+      assert.equal(user.email, "newbie@example.com");
+      const created = (await rampart.events.list(ctx, { realm_id: realmId, user_id: user.id, event_type: "user.created" })).collection[0]!;
+      assert.equal((created.request as { ip: string }).ip, "127.0.0.1");
+      const taken = await unary(browser, LoginRocketServiceService.signup, signup);
+      assert.equal(taken.error?.code, grpc.status.INVALID_ARGUMENT);
+    });
+
+    test("Logout ends the managed session: the token no longer finds it (and logging out again is fine)", async () => {
+      const { realmId, subdomain } = await app("lr-logout");
+      const { token } = (await unary(browser, LoginRocketServiceService.login, { subdomain, username: "lou", password: PASSWORD })).response!;
+      const md = keyMetadata(adminKey, realmId);
+      assert.equal((await unary(main, SessionServiceService.getSession, { id: token, expands: [] }, md)).error, null);
+      const out = await unary(browser, LoginRocketServiceService.logout, { subdomain, token });
+      assert.equal(out.error, null);
+      const gone = await unary(main, SessionServiceService.getSession, { id: token, expands: [] }, md);
+      assert.equal(gone.error?.code, grpc.status.NOT_FOUND);
+      assert.equal(first(gone.error?.metadata, "x-error-code"), "session.not_found");
+      assert.equal((await unary(browser, LoginRocketServiceService.logout, { subdomain, token })).error, null);
+    });
+
+    test("an unknown subdomain is NOT_FOUND", async () => {
+      for (const subdomain of ["no-such-app", "", "Not A Subdomain!"]) {
+        const out = await unary(browser, LoginRocketServiceService.login, { subdomain, username: "lou", password: PASSWORD });
+        assert.equal(out.error?.code, grpc.status.NOT_FOUND, JSON.stringify(subdomain));
+        assert.equal(first(out.error?.metadata, "x-error-code"), "login_policy.not_found");
+        assert.match(first(out.error?.metadata, "x-request-id") ?? "", REQUEST_ID);
+      }
+      const logout = await unary(browser, LoginRocketServiceService.logout, { subdomain: "no-such-app", token: "x.y.z" });
+      assert.equal(logout.error?.code, grpc.status.NOT_FOUND);
+    });
   });
 });
