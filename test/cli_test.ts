@@ -4,7 +4,10 @@
  * real server on the same file.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { hash as bcryptHash } from "@node-rs/bcrypt";
+import Database from "better-sqlite3";
 import { after, describe, test } from "node:test";
 import { ACCOUNT_ID, api, cleanupTempDirs, createRealm, killAll, makeTempDir, runCli, startServer } from "./helpers/process.ts";
 
@@ -149,5 +152,70 @@ describe("--help and bad invocations", { concurrency: 3 }, () => {
     const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /RAMPART_DB/);
+  });
+});
+
+describe("realms list, users import, backup and migrate", () => {
+  const dir = makeTempDir();
+  const db = join(dir, "ops.db");
+  const env = { RAMPART_DB: db };
+
+  test("migrate creates the schema and reports its version", async () => {
+    const r = await runCli(["migrate"], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Schema version \d+: up to date/);
+  });
+
+  test("users import takes JSON lines with imported hashes, reports bad lines, and the users can log in", async () => {
+    const key = parseCreated((await runCli(["keys", "create"], env)).stdout).key;
+    const server = await startServer({ dbPath: db });
+    try {
+      const realm = await createRealm(server, key, "Imported");
+      const bcrypt = await bcryptHash("imported password", { cost: 4 });
+      const file = join(dir, "users.jsonl");
+      writeFileSync(
+        file,
+        [
+          JSON.stringify({ realm_id: realm, username: "ann", email: "ann@example.com", first_name: "Ann", password_hash: bcrypt }),
+          "not json",
+          JSON.stringify({ username: "bob" }),
+          JSON.stringify({ username: "cy", password_hash: "$1$md5$unsupported" }),
+          JSON.stringify({ username: "dee", custom: { plan: "gold" } }),
+        ].join("\n"),
+      );
+      const r = await runCli(["users", "import", file, "--realm", realm], env);
+      assert.equal(r.code, 1, "a failed line makes the exit non-zero");
+      assert.match(r.stdout, /imported 3, failed 2/);
+      assert.match(r.stderr, /line 2: not a JSON object/);
+      assert.match(r.stderr, /line 4: password_hash is not a supported hash/);
+      assertNoStack(r.stderr);
+      const login = await api(server, "POST", "/v1/users/ann/authenticate", { key, realm, body: { password: "imported password" } });
+      assert.equal(login.status, 200, login.text);
+      const dee = await api(server, "GET", "/v1/users/dee", { key, realm });
+      assert.deepEqual((dee.body as { custom: unknown }).custom, { plan: "gold" });
+      const events = await api(server, "GET", `/v1/events?realm_id=${realm}&event_type=user.created`, { key });
+      assert.equal((events.body as { collection: unknown[] }).collection.length, 3, "each imported user has its event");
+
+      const listed = await runCli(["realms", "list"], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`${realm}\\tactive\\tImported`));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("backup copies the database online, checks it, and refuses to overwrite without --force", async () => {
+    const target = join(dir, "backup.db");
+    const r = await runCli(["backup", target], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /100% \d+\/\d+ pages/);
+    assert.match(r.stdout, /integrity ok/);
+    const copy = new Database(target, { readonly: true });
+    assert.equal((copy.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n, 3);
+    copy.close();
+    const again = await runCli(["backup", target], env);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /exists; add --force/);
+    assert.equal((await runCli(["backup", target, "--force"], env)).code, 0);
   });
 });
