@@ -1,7 +1,8 @@
 /**
- * The Fastify app serving the JSON v1 management API over core. Thin by design: parse the
- * request, build the call context, call core, map the result or error. Field validation,
- * permissions and every business rule live in core.
+ * The Fastify app serving the JSON v1 management API and LoginRocket (the end-user API and
+ * the hosted pages) over core. Thin by design: parse the request, build the call context,
+ * call core, map the result or error. Field validation, permissions and every business rule
+ * live in core.
  */
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
@@ -11,6 +12,9 @@ import { registerBodyParsers } from "./body_parsers.ts";
 import { callContextFrom } from "./call_context.ts";
 import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
 import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
+import { parseTrustedProxies } from "./client_ip.ts";
+import { loginRocketRewriter } from "./login_rocket_host.ts";
+import { registerLoginRocketApi } from "./login_rocket_routes.ts";
 import { RequestLogController, loggerSettings } from "./logging.ts";
 import { decodePathId, idSegmentIndex, rawPathSegment } from "./path_id.ts";
 import { V1_ROUTES, bindOperation, type RouteSpec } from "./routes.ts";
@@ -34,6 +38,17 @@ export interface HttpAppOptions {
   logger?: boolean | object;
   /** Largest accepted request body in bytes (default {@link DEFAULT_BODY_LIMIT}); larger → 413. */
   bodyLimit?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` (and `X-Forwarded-Proto`) LoginRocket believes: IP
+   * addresses and CIDR ranges (`10.0.0.0/8`, `::1`). Empty (default): the socket's peer is the
+   * client. A bad entry throws a `TrustedProxyError` (client_ip.ts) naming it.
+   */
+  trustedProxies?: readonly string[];
+  /**
+   * Serve each LoginRocket app also at `<subdomain>.<loginRocketDomain>` (by the `Host`
+   * header), besides `/lr/<subdomain>`. A lower-case host name without port.
+   */
+  loginRocketDomain?: string;
 }
 
 /**
@@ -41,7 +56,9 @@ export interface HttpAppOptions {
  * `app.listen(…)` and, on shutdown, `app.close()` (in-flight requests finish first).
  */
 export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): FastifyInstance {
+  const trustedProxies = parseTrustedProxies(options.trustedProxies ?? []);
   const app = fastify({
+    ...(options.loginRocketDomain ? { rewriteUrl: loginRocketRewriter(options.loginRocketDomain) } : {}),
     ...loggerSettings(options.logger),
     logController: new RequestLogController(),
     // The server makes request ids; an incoming X-Request-ID header is not trusted.
@@ -80,6 +97,9 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   for (const route of V1_ROUTES) {
     app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route) });
   }
+  // LoginRocket: the end-user API (CORS, JSONP).
+  registerLoginRocketApi(app, rampart, { trustedProxies });
+
   // The management API has no CORS; OPTIONS just tells which methods a path takes.
   for (const [path, methods] of methodsByPath(V1_ROUTES)) {
     const allow = [...methods, "OPTIONS"].join(", ");

@@ -1,5 +1,5 @@
 /**
- * @rampart/http-bridge: the JSON v1 API over HTTP (Fastify), a thin layer over core.
+ * @rampart/http-bridge: the JSON v1 API and LoginRocket over HTTP (Fastify), a thin layer over core.
  *
  * ```ts
  * const app = buildHttpApp(rampart, { logger: true });
@@ -7,6 +7,10 @@
  * ```
  */
 export { buildHttpApp, DEFAULT_BODY_LIMIT, type HttpAppOptions } from "./app.ts";
+export { clientIp, normalizeIp, parseIpRange, parseTrustedProxies, splitProxyList, TrustedProxyError, type TrustedProxies } from "./client_ip.ts";
+export { isValidLoginRocketDomain } from "./login_rocket_host.ts";
+export { isValidCallback, jsonpBody, MAX_CALLBACK_LENGTH } from "./jsonp.ts";
+export { CORS_MAX_AGE, CORS_METHODS } from "./cors.ts";
 export { V1_ROUTES, type RouteSpec, type OperationName } from "./routes.ts";
 export { HTTP_STATUS_BY_KIND, kindForHttpStatus } from "./status.ts";
 export { FORM_LIMITS } from "./form_params.ts";
