@@ -13,6 +13,7 @@ import { callContextFrom } from "./call_context.ts";
 import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
 import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
 import { parseTrustedProxies } from "./client_ip.ts";
+import { registerHostedPages } from "./hosted_page_routes.ts";
 import { loginRocketRewriter } from "./login_rocket_host.ts";
 import { registerLoginRocketApi } from "./login_rocket_routes.ts";
 import { RequestLogController, loggerSettings } from "./logging.ts";
@@ -97,8 +98,9 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   for (const route of V1_ROUTES) {
     app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route) });
   }
-  // LoginRocket: the end-user API (CORS, JSONP).
+  // LoginRocket: the end-user API (CORS, JSONP) and the hosted pages.
   registerLoginRocketApi(app, rampart, { trustedProxies });
+  registerHostedPages(app, rampart, { trustedProxies });
 
   // The management API has no CORS; OPTIONS just tells which methods a path takes.
   for (const [path, methods] of methodsByPath(V1_ROUTES)) {
