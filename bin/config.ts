@@ -3,6 +3,7 @@
  * setting (ConfigError), never a stack trace.
  */
 import { parseKey } from "@rampart/core";
+import { isValidLoginRocketDomain, parseTrustedProxies, splitProxyList, TrustedProxyError } from "@rampart/http-bridge";
 
 /** A setting that cannot be used; its message names the variable. */
 export class ConfigError extends Error {
@@ -21,6 +22,10 @@ export interface Config {
   bodyLimit: number;
   throttle: { perUser: number; perIp: number; windowSeconds: number };
   shutdownGraceMs: number;
+  /** Proxies whose X-Forwarded-For LoginRocket believes (IPs and CIDR ranges). */
+  trustedProxies: string[];
+  /** Serve LoginRocket apps also at `<subdomain>.<domain>`. */
+  loginRocketDomain: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -39,6 +44,28 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   if (raw === undefined || raw === "") return fallback;
   if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name}: "${raw}" must be one of ${values.join(", ")}`);
   return raw as T;
+}
+
+function trustedProxies(env: Env): string[] {
+  const entries = splitProxyList(env.RAMPART_TRUSTED_PROXIES ?? "");
+  try {
+    parseTrustedProxies(entries);
+  } catch (err) {
+    if (err instanceof TrustedProxyError) throw new ConfigError(`RAMPART_TRUSTED_PROXIES: ${err.message}`);
+    throw err;
+  }
+  return entries;
+}
+
+function loginRocketDomain(env: Env): string | undefined {
+  const raw = env.RAMPART_LOGINROCKET_DOMAIN;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  // Host names are case-insensitive; the routing compares lower case.
+  const domain = raw.trim().toLowerCase();
+  if (!isValidLoginRocketDomain(domain)) {
+    throw new ConfigError(`RAMPART_LOGINROCKET_DOMAIN: "${raw}" is not a host name (such as login.example.com, without scheme, port or path)`);
+  }
+  return domain;
 }
 
 /** Reads and validates every setting. */
@@ -64,5 +91,7 @@ export function loadConfig(env: Env): Config {
       windowSeconds: int(env, "RAMPART_THROTTLE_WINDOW", 900, 1, 86_400),
     },
     shutdownGraceMs: int(env, "RAMPART_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    trustedProxies: trustedProxies(env),
+    loginRocketDomain: loginRocketDomain(env),
   };
 }

@@ -17,7 +17,15 @@ function fail(message: string): never {
 
 function open(config: Config, logger: Logger): OpenRampart {
   try {
-    return openRampart(nodeDeps({ path: config.dbPath, logger, throttle: config.throttle, synchronous: config.synchronous }));
+    return openRampart(
+      nodeDeps({
+        path: config.dbPath,
+        logger,
+        throttle: config.throttle,
+        synchronous: config.synchronous,
+        ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
+      }),
+    );
   } catch (err) {
     fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
   }
@@ -53,7 +61,12 @@ async function main(): Promise<void> {
   }
   logger.info({ account_id: rampart.accountId, db: config.dbPath }, "rampart database open");
 
-  const http = buildHttpApp(rampart, { logger, bodyLimit: config.bodyLimit });
+  const http = buildHttpApp(rampart, {
+    logger,
+    bodyLimit: config.bodyLimit,
+    trustedProxies: config.trustedProxies,
+    ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
+  });
   const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit });
   try {
     await http.listen({ host: config.host, port: config.httpPort });
