@@ -64,8 +64,8 @@ export function connectionFrom(metadata: Metadata, peer: string): RequestInfo {
  * The IP literal of a grpc-js peer string, or null when it holds none (`unknown`, a Unix
  * socket). grpc-js writes `<address>:<port>` without brackets ("127.0.0.1:50000",
  * "::1:50000"); bracketed and port-less forms are read too. A zone id (`%eth0`) is dropped,
- * and an IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 client) becomes
- * the IPv4 address.
+ * an IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 client) becomes the
+ * IPv4 address, and IPv6 is lower-cased, as the HTTP bridge records addresses.
  */
 export function peerIp(peer: string): string | null {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);
@@ -78,7 +78,7 @@ export function peerIp(peer: string): string | null {
   host = withoutZone(host);
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host);
   if (mapped) host = mapped[1]!;
-  return isIpLiteral(host) ? host : null;
+  return isIpLiteral(host) ? host.toLowerCase() : null;
 }
 
 function withoutZone(host: string): string {
