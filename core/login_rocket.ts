@@ -53,9 +53,14 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
     return { policy, realm: getRealmRow(rt.db, policy.realm_id) };
   }
 
-  /** The connection's request info, or the caller's own when a write-permitted key vouches for it. */
+  /**
+   * The connection's request info, or the caller's own (`request`, or the deprecated top-level
+   * `ip`/`client`) when the call carries credentials that hold the `write` permission.
+   */
   async function requestOf(ctx: LoginRocketContext, params: Params): Promise<RequestInfo> {
-    if (params.request === undefined || (!ctx.credentials.apiKey && !ctx.credentials.bearer)) return ctx.connection;
+    const givesOwn = params.request !== undefined || params.ip !== undefined || params.client !== undefined;
+    const { apiKey, bearer, trusted } = ctx.credentials;
+    if (!givesOwn || (!apiKey && !bearer && !trusted)) return ctx.connection;
     await rt.authorize(ctx, "write");
     return readRequestInfo(params);
   }
@@ -141,6 +146,8 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
       await requestOf(ctx, params);
       const token = params.token;
       if (typeof token !== "string" || token === "") throw new CoreError("validation_failed", { token: ["can't be blank"] });
+      // Only the token itself logs out: a session id is not a secret (it is the JWT's `tk`).
+      if (token.split(".").length !== 3) throw new CoreError("validation_failed", { token: ["must be the login token (a JWT)"] });
       // Logging out is idempotent: an unknown or ended session is already logged out.
       const session = await findSession(rt, realm, token, seconds(rt.clock()));
       if (session && realm.session_type === "managed") rt.db.write((sql) => sql.run("DELETE FROM sessions WHERE id = ?", session.id));
