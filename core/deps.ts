@@ -52,6 +52,14 @@ export interface ThrottleSettings {
   windowSeconds: number;
 }
 
+/** Where core reports what it counts (the Node server feeds Prometheus with it). */
+export interface MetricsSink {
+  /** One authentication attempt: a password login or an API key check. */
+  login(kind: "password" | "api_key", outcome: "succeeded" | "failed" | "throttled"): void;
+  /** One webhook delivery attempt and what became of the delivery. */
+  webhookAttempt(outcome: "completed" | "retry" | "failed"): void;
+}
+
 /** The injected dependencies of {@link openRampart}. */
 export interface RampartDeps {
   database: SqliteDatabase;
@@ -64,6 +72,8 @@ export interface RampartDeps {
   throttle?: Partial<ThrottleSettings>;
   /** How long a verified management key stays cached (ms, default 5000). Revocation takes effect within it. */
   keyCacheMs?: number;
+  /** Receives counts of logins and webhook attempts (default: none). */
+  metrics?: MetricsSink;
   /** The HTTP client webhooks are sent with (default: the global Web `fetch`). */
   fetch?: typeof fetch;
   /** Webhook delivery limits: attempts in flight overall / per destination host, per-attempt timeout. */

@@ -65,7 +65,12 @@ export async function passwordLogin(
   const userKey = `u:${realm.id}:${user ? user.id : `name=${normalizeIdentifier(nameKey)}`}`;
   const keys: ThrottleKey[] = [{ key: userKey, limit: rt.throttle.perUser }];
   if (request.ip) keys.push({ key: `ip:${realm.id}:${request.ip}`, limit: rt.throttle.perIp });
-  checkThrottle(rt.db, keys, now, rt.throttle.windowSeconds);
+  try {
+    checkThrottle(rt.db, keys, now, rt.throttle.windowSeconds);
+  } catch (err) {
+    rt.metrics.login("password", "throttled");
+    throw err;
+  }
 
   const hash =
     user?.user_type === "human"
@@ -78,6 +83,7 @@ export async function passwordLogin(
       recordFailure(sql, keys, now, rt.throttle.windowSeconds);
       writeEvent(sql, rt, ctx, request, "user.login.failed", { ...subjects, realm_id: realm.id, user_id: user?.id ?? null });
     });
+    rt.metrics.login("password", "failed");
     throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });
   }
 
@@ -88,6 +94,7 @@ export async function passwordLogin(
     writeEvent(sql, rt, ctx, request, "user.login.succeeded", { ...subjects, realm_id: realm.id, user_id: user.id });
     return started;
   });
+  rt.metrics.login("password", "succeeded");
   if (rt.hasher.needsRehash?.(hash)) await upgradeHash(rt, user.id, hash, password);
   const token = await signLoginToken(rt.db, realm, user, session.id, Math.floor(now), session.expires_at);
   return { user: { ...user, last_login_at: now }, session, token, now };

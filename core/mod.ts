@@ -24,7 +24,7 @@ export type {
   UserTokenOperations,
 } from "./api.ts";
 export type { CallContext, Credentials, JsonObject, ListResult, Params } from "./context.ts";
-export type { Clock, Logger, PasswordHasher, RampartDeps, SqliteDatabase, SqliteStatement, SqlValue, ThrottleSettings } from "./deps.ts";
+export type { Clock, Logger, MetricsSink, PasswordHasher, RampartDeps, SqliteDatabase, SqliteStatement, SqlValue, ThrottleSettings } from "./deps.ts";
 export { ERROR_CATALOGUE, type ErrorCode } from "./error_catalogue.ts";
 export { CoreError, toCoreError, type ErrorKind, type FieldErrors, type RateLimitInfo } from "./errors.ts";
 export { isId, newRequestId } from "./ids.ts";

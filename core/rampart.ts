@@ -3,7 +3,7 @@
  * and returns the operations every surface calls.
  */
 import type { Rampart } from "./api.ts";
-import type { Logger, RampartDeps, ThrottleSettings } from "./deps.ts";
+import type { Logger, MetricsSink, RampartDeps, ThrottleSettings } from "./deps.ts";
 import { eventOperations } from "./events.ts";
 import { IdGenerator, randomBase62, webRandom } from "./ids.ts";
 import { KeyRing } from "./keys.ts";
@@ -27,6 +27,7 @@ import { eventBody } from "./events.ts";
 import { type ActiveHook, DeliveryWorker } from "./webhooks.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
+const NO_METRICS: MetricsSink = { login() {}, webhookAttempt() {} };
 
 /** Default failed-login throttling: 10 per user and 100 per IP within 15 minutes. */
 export const DEFAULT_THROTTLE: ThrottleSettings = { perUser: 10, perIp: 100, windowSeconds: 900 };
@@ -45,6 +46,8 @@ export interface OpenRampart extends Rampart {
   readonly statementCount: () => number;
   /** Write transactions committed so far (for "no write on the hot path" checks). */
   readonly writeCount: () => number;
+  /** Figures for monitoring: deliveries by state and the database size (pages in use × page size). */
+  stats(): { deliveries: Record<string, number>; databaseBytes: number };
   /** A context that passes every permission check, for in-process operators (the CLI). */
   trustedContext(requestId?: string): CallContext;
   /** Imports a user with an existing password hash: `{realm_id, user: {username, …, password_hash}}`. */
@@ -79,6 +82,7 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     random,
     hasher: deps.hasher,
     logger: deps.logger ?? SILENT,
+    metrics: deps.metrics ?? NO_METRICS,
     throttle: { ...DEFAULT_THROTTLE, ...deps.throttle },
     accountId,
     authorize: (ctx, permission) => keyRing.authorize(ctx, permission),
@@ -114,6 +118,13 @@ export function openRampart(deps: OpenOptions): OpenRampart {
       stop: (graceMs) => worker.stop(graceMs),
     },
     keys: keyRing.operations(),
+    stats() {
+      const deliveries: Record<string, number> = { in_progress: 0, completed: 0, failed: 0, canceled: 0 };
+      for (const row of db.all<{ state: string; n: number }>("SELECT state, count(*) AS n FROM deliveries GROUP BY state")) deliveries[row.state] = row.n;
+      const pages = db.get<{ page_count: number }>("PRAGMA page_count")!.page_count;
+      const size = db.get<{ page_size: number }>("PRAGMA page_size")!.page_size;
+      return { deliveries, databaseBytes: pages * size };
+    },
     trustedContext: (requestId) => ({ requestId: requestId ?? newRequestId(), credentials: { trusted: keyRing.trustToken } }),
     importUser: importUserOperation(rt),
     statementCount: () => db.counter.count,

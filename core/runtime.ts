@@ -3,7 +3,7 @@
  * Every domain module receives it; nothing outside core sees it.
  */
 import type { CallContext } from "./context.ts";
-import type { Logger, PasswordHasher, ThrottleSettings } from "./deps.ts";
+import type { Logger, MetricsSink, PasswordHasher, ThrottleSettings } from "./deps.ts";
 import type { IdGenerator, RandomSource } from "./ids.ts";
 import type { Sql, SqliteStore } from "./storage/sqlite.ts";
 import type { ActiveHook } from "./webhooks.ts";
@@ -19,6 +19,7 @@ export interface Runtime {
   random: RandomSource;
   hasher: PasswordHasher;
   logger: Logger;
+  metrics: MetricsSink;
   throttle: ThrottleSettings;
   accountId: string;
   /** Checks the call's management credentials; throws PERMISSION_DENIED errors. */

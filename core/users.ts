@@ -373,7 +373,11 @@ export function userOperations(rt: Runtime): UserOperations {
         hash,
         realm.id,
       );
-      if (!user || user.state !== "active" || user.user_type !== "api") throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });
+      if (!user || user.state !== "active" || user.user_type !== "api") {
+        rt.metrics.login("api_key", "failed");
+        throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });
+      }
+      rt.metrics.login("api_key", "succeeded");
       // The hot path writes nothing: last_login_at is refreshed at most once a day.
       if (user.last_login_at === null || user.last_login_at < now - KEY_LOGIN_RECORD_SECONDS) {
         rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));

@@ -303,6 +303,7 @@ export class DeliveryWorker {
       next = now + retryDelay(attempts, this.#options.random);
       if (next > delivery.give_up_at) state = "failed";
     }
+    this.#rt.metrics.webhookAttempt(state === "in_progress" ? "retry" : state === "completed" ? "completed" : "failed");
     try {
       this.#rt.db.write((sql) =>
         sql.run(
