@@ -19,7 +19,9 @@ interface Received {
 }
 
 /** A receiver whose answer is decided per request by `respond`. */
-async function receiver(respond: (n: number, req: Received, res: ServerResponse) => void): Promise<{ url: string; received: Received[]; server: Server; close: () => Promise<void> }> {
+async function receiver(
+  respond: (n: number, req: Received, res: ServerResponse) => void,
+): Promise<{ url: string; received: Received[]; server: Server; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -76,10 +78,15 @@ describe("webhooks", () => {
     assert.equal(hook.realm_id, null);
     assert.match(hook.secret, /^hks_[0-9A-Za-z]{40}$/);
     assert.equal(((await t.rampart.appHooks.get(ctx, { id: hook.id })) as Json).secret, hook.secret);
-    await assert.rejects(t.rampart.appHooks.create(ctx, { app_hook: { hook_type: "email", destination: "https://example.com" } }), (e: any) => e.errors.hook_type?.[0]?.includes("email"));
+    await assert.rejects(t.rampart.appHooks.create(ctx, { app_hook: { hook_type: "email", destination: "https://example.com" } }), (e: any) =>
+      e.errors.hook_type?.[0]?.includes("email"),
+    );
     await assert.rejects(t.rampart.appHooks.create(ctx, { app_hook: { destination: "ftp://example.com" } }), (e: any) => Array.isArray(e.errors.destination));
     await assert.rejects(t.rampart.appHooks.create(ctx, { app_hook: {} }), (e: any) => Array.isArray(e.errors.destination));
-    await assert.rejects(t.rampart.appHooks.create(ctx, { app_hook: { destination: "https://x.test", realm_id: "rl_0000000000000000000000" } }), (e: any) => e.code === "realm.not_found");
+    await assert.rejects(
+      t.rampart.appHooks.create(ctx, { app_hook: { destination: "https://x.test", realm_id: "rl_0000000000000000000000" } }),
+      (e: any) => e.code === "realm.not_found",
+    );
     const updated = (await t.rampart.appHooks.update(ctx, { id: hook.id, app_hook: { event_type: [] } })) as Json;
     assert.deepEqual(updated.event_type, []);
     await t.rampart.appHooks.delete(ctx, { id: hook.id });
@@ -113,7 +120,14 @@ describe("webhooks", () => {
     assert.equal(sentNotes[0].id, headers["x-rampart-delivery-id"]);
     assert.equal(notifications.length, 1);
     assert.deepEqual(
-      [notifications[0].object, notifications[0].app_hook_id, notifications[0].state, notifications[0].attempts, notifications[0].last_destination, notifications[0].last_result],
+      [
+        notifications[0].object,
+        notifications[0].app_hook_id,
+        notifications[0].state,
+        notifications[0].attempts,
+        notifications[0].last_destination,
+        notifications[0].last_result,
+      ],
       ["notification", hook.id, "completed", 1, rx.url, "HTTP 204"],
     );
     const listed = (await t.rampart.events.list(ctx, { user_id: user.id, expands: "notifications" })) as Json;
@@ -159,7 +173,10 @@ describe("webhooks", () => {
     assert.ok(rows.length >= 1);
     for (const r of rows) {
       assert.equal(r.state, "failed");
-      assert.ok(r.last_attempt_at - r.created_at >= 1.9 * 86400 && r.last_attempt_at - r.created_at <= 2.1 * 86400, `gave up after ~2 days: ${(r.last_attempt_at - r.created_at) / 86400}`);
+      assert.ok(
+        r.last_attempt_at - r.created_at >= 1.9 * 86400 && r.last_attempt_at - r.created_at <= 2.1 * 86400,
+        `gave up after ~2 days: ${(r.last_attempt_at - r.created_at) / 86400}`,
+      );
     }
   });
 

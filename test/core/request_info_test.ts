@@ -4,8 +4,10 @@ import { CoreError } from "../../core/errors.ts";
 import { isIpLiteral, readRequestInfo } from "../../core/request_info.ts";
 
 test("isIpLiteral() accepts IPv4 and IPv6 literals and nothing else", () => {
-  for (const ip of ["1.2.3.4", "255.255.255.255", "::1", "::", "2001:db8::1", "fe80::1:2:3:4", "::ffff:192.0.2.1", "1:2:3:4:5:6:7:8"]) assert.equal(isIpLiteral(ip), true, ip);
-  for (const ip of ["256.1.1.1", "1.2.3", "01.2.3.4", "1:2:3:4:5:6:7:8:9", "1::2::3", "example.com", "", "::g", "1.2.3.4 ", "[::1]"]) assert.equal(isIpLiteral(ip), false, ip);
+  for (const ip of ["1.2.3.4", "255.255.255.255", "::1", "::", "2001:db8::1", "fe80::1:2:3:4", "::ffff:192.0.2.1", "1:2:3:4:5:6:7:8"])
+    assert.equal(isIpLiteral(ip), true, ip);
+  for (const ip of ["256.1.1.1", "1.2.3", "01.2.3.4", "1:2:3:4:5:6:7:8:9", "1::2::3", "example.com", "", "::g", "1.2.3.4 ", "[::1]"])
+    assert.equal(isIpLiteral(ip), false, ip);
 });
 
 test("readRequestInfo() reads the object, JSON and 2015 Ruby forms", () => {

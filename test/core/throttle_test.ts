@@ -54,7 +54,10 @@ test("the throttle survives a restart (it is stored in the database)", async () 
   // A second instance on the same file stands in for the restarted server.
   const restarted = openRampart(nodeDeps({ path: t.path, clock: () => now, throttle: { perUser: 2, perIp: 3, windowSeconds: 60 } }));
   try {
-    await assert.rejects(restarted.users.authenticate(inRealm, { id: "oz", password: "right password" }), (err: unknown) => err instanceof CoreError && err.code === "user.throttled");
+    await assert.rejects(
+      restarted.users.authenticate(inRealm, { id: "oz", password: "right password" }),
+      (err: unknown) => err instanceof CoreError && err.code === "user.throttled",
+    );
   } finally {
     await restarted.close();
   }

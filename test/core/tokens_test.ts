@@ -17,11 +17,21 @@ test("verifyLoginToken() accepts the realm's HS256 token", async () => {
 });
 
 test("verifyLoginToken() rejects alg none, other algorithms, tampering, another key and expiry", async () => {
-  const none = new UnsecuredJWT({ uid: "usr_x" }).setAudience(realm.id).setExpirationTime(now + 60).encode();
+  const none = new UnsecuredJWT({ uid: "usr_x" })
+    .setAudience(realm.id)
+    .setExpirationTime(now + 60)
+    .encode();
   const good = await sign("HS256");
   const [h, , s] = good.split(".");
   const tampered = `${h}.${Buffer.from(JSON.stringify({ uid: "usr_admin", aud: realm.id, exp: now + 60 })).toString("base64url")}.${s}`;
-  for (const token of [none, await sign("HS512"), tampered, await sign("HS256", new TextEncoder().encode("another secret of enough length!!")), await sign("HS256", key, now - 120), "garbage"]) {
+  for (const token of [
+    none,
+    await sign("HS512"),
+    tampered,
+    await sign("HS256", new TextEncoder().encode("another secret of enough length!!")),
+    await sign("HS256", key, now - 120),
+    "garbage",
+  ]) {
     assert.equal(await verifyLoginToken(realm, token), undefined, token.slice(0, 40));
   }
 });
