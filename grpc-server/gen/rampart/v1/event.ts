@@ -95,7 +95,11 @@ export interface Notification {
   object: string;
   /** The app hook delivered to (`hk_…`). */
   app_hook_id: string;
-  /** "in_progress", "completed", "failed" or "canceled". */
+  /**
+   * "in_progress" (pending: not yet attempted, or to be retried), "completed" (the
+   * destination answered 2xx), "failed" (given up after about two days of retries) or
+   * "canceled" (the hook was deactivated or deleted first).
+   */
   state: string;
   /** How many delivery attempts have been made. */
   attempts: number;
@@ -108,10 +112,14 @@ export interface Notification {
     | string
     | undefined;
   /**
-   * What the last attempt got (such as an HTTP status or a connection error). Unset: none
-   * yet.
+   * What the last attempt got (such as "HTTP 503", "timeout" or "connection refused").
+   * Unset: none yet.
    */
-  last_result?: string | undefined;
+  last_result?:
+    | string
+    | undefined;
+  /** The event delivered (`ev_…`). */
+  event_id: string;
 }
 
 function createBaseEvent(): Event {
@@ -365,6 +373,7 @@ function createBaseNotification(): Notification {
     last_attempt_at: undefined,
     last_destination: undefined,
     last_result: undefined,
+    event_id: "",
   };
 }
 
@@ -393,6 +402,9 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.last_result !== undefined) {
       writer.uint32(66).string(message.last_result);
+    }
+    if (message.event_id !== "") {
+      writer.uint32(74).string(message.event_id);
     }
     return writer;
   },
@@ -474,6 +486,14 @@ export const Notification: MessageFns<Notification> = {
             message.last_result = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.event_id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -499,6 +519,7 @@ export const Notification: MessageFns<Notification> = {
     message.last_attempt_at = object.last_attempt_at ?? undefined;
     message.last_destination = object.last_destination ?? undefined;
     message.last_result = object.last_result ?? undefined;
+    message.event_id = object.event_id ?? "";
     return message;
   },
 };
