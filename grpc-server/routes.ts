@@ -4,6 +4,7 @@
  */
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import type { LoginRocketContext, Params, Rampart } from "@rampart/core";
+import { AppHookServiceService } from "./gen/rampart/v1/app_hook_service.ts";
 import { AuthProviderServiceService } from "./gen/rampart/v1/auth_provider_service.ts";
 import { CredentialServiceService } from "./gen/rampart/v1/credential_service.ts";
 import { EventServiceService } from "./gen/rampart/v1/event_service.ts";
@@ -17,7 +18,8 @@ import { UserServiceService } from "./gen/rampart/v1/user_service.ts";
 import { UserTokenServiceService } from "./gen/rampart/v1/user_token_service.ts";
 
 /** The management resources: every operation takes a CallContext and params. */
-type Resource = "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders";
+type Resource =
+  "realms" | "users" | "events" | "orgs" | "memberships" | "credentials" | "sessions" | "userTokens" | "loginPolicies" | "authProviders" | "appHooks";
 
 /** The LoginRocket operations with an RPC (`app` is a lookup for the HTTP pages, not a call). */
 type LoginRocketOperation = "login" | "signup" | "logout";
@@ -112,6 +114,13 @@ export const SERVICE_BINDINGS: readonly ServiceBinding[] = [
     createAuthProvider: "authProviders.create",
     updateAuthProvider: "authProviders.update",
     deleteAuthProvider: "authProviders.delete",
+  }),
+  bind(AppHookServiceService, {
+    listAppHooks: "appHooks.list",
+    getAppHook: "appHooks.get",
+    createAppHook: "appHooks.create",
+    updateAppHook: "appHooks.update",
+    deleteAppHook: "appHooks.delete",
   }),
   bind(LoginRocketServiceService, {
     login: "loginRocket.login",
