@@ -53,6 +53,11 @@ export type OpName =
   | "authProviders.create"
   | "authProviders.update"
   | "authProviders.delete"
+  | "appHooks.list"
+  | "appHooks.get"
+  | "appHooks.create"
+  | "appHooks.update"
+  | "appHooks.delete"
   | "events.list"
   | "events.get";
 

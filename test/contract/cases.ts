@@ -11,6 +11,7 @@ import { openTestRampart, type TestRampart } from "../helpers/rampart.ts";
 import { ApiError, type ContractApi } from "./api.ts";
 import { identityCases } from "./identity_cases.ts";
 import { appCases } from "./app_cases.ts";
+import { hookCases } from "./hook_cases.ts";
 
 /** Builds the surface under test over an open Rampart. */
 export type ApiFactory = (rampart: OpenRampart, adminKey: string) => Promise<ContractApi>;
@@ -66,6 +67,7 @@ export function contractCases(surface: string, factory: ApiFactory): void {
     const kit = (): Kit => ({ api, t, call, newRealm, newUser });
     identityCases(kit);
     appCases(kit);
+    hookCases(kit);
 
     describe("realms", () => {
       test("create, get, update, list and delete a realm", async () => {

@@ -85,6 +85,11 @@ const RPCS: Record<OpName, string> = {
   "authProviders.create": "/rampart.v1.AuthProviderService/CreateAuthProvider",
   "authProviders.update": "/rampart.v1.AuthProviderService/UpdateAuthProvider",
   "authProviders.delete": "/rampart.v1.AuthProviderService/DeleteAuthProvider",
+  "appHooks.list": "/rampart.v1.AppHookService/ListAppHooks",
+  "appHooks.get": "/rampart.v1.AppHookService/GetAppHook",
+  "appHooks.create": "/rampart.v1.AppHookService/CreateAppHook",
+  "appHooks.update": "/rampart.v1.AppHookService/UpdateAppHook",
+  "appHooks.delete": "/rampart.v1.AppHookService/DeleteAppHook",
   "events.list": "/rampart.v1.EventService/ListEvents",
   "events.get": "/rampart.v1.EventService/GetEvent",
 };

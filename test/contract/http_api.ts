@@ -61,6 +61,11 @@ const ROUTES: Record<OpName, { method: Method; path: string }> = {
   "authProviders.create": { method: "POST", path: "/v1/auth_providers" },
   "authProviders.update": { method: "PUT", path: "/v1/auth_providers/:id" },
   "authProviders.delete": { method: "DELETE", path: "/v1/auth_providers/:id" },
+  "appHooks.list": { method: "GET", path: "/v1/app_hooks" },
+  "appHooks.get": { method: "GET", path: "/v1/app_hooks/:id" },
+  "appHooks.create": { method: "POST", path: "/v1/app_hooks" },
+  "appHooks.update": { method: "PUT", path: "/v1/app_hooks/:id" },
+  "appHooks.delete": { method: "DELETE", path: "/v1/app_hooks/:id" },
   "events.list": { method: "GET", path: "/v1/events" },
   "events.get": { method: "GET", path: "/v1/events/:id" },
 };
