@@ -1,13 +1,14 @@
 /**
  * The contract cases: written once against ContractApi and run in-process, over HTTP on a
- * real socket and over gRPC against a real server (see test/contract_*_test.ts). Each case
- * creates its own realm, so cases are independent.
+ * real socket and over gRPC against a real server (see test/contract_*_test.ts), and in-process
+ * on Deno and Bun with their own SQLite (test/runtimes/). Each case creates its own realm, so
+ * cases are independent.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { jwtVerify } from "jose";
 import type { OpenRampart } from "@rampart/core";
-import { openTestRampart, type TestRampart } from "../helpers/rampart.ts";
+import { type ContractRampart, openNodeRampart, type OpenContractRampart } from "./open.ts";
 import { ApiError, type ContractApi } from "./api.ts";
 import { identityCases } from "./identity_cases.ts";
 import { appCases } from "./app_cases.ts";
@@ -21,7 +22,7 @@ export type Json = Record<string, any>;
 /** What case files share: the surface, the open Rampart and a few builders. */
 export interface Kit {
   api: ContractApi;
-  t: TestRampart;
+  t: ContractRampart;
   call(op: Parameters<ContractApi["call"]>[0], params: Json, options?: Parameters<ContractApi["call"]>[2]): Promise<Json>;
   newRealm(attrs?: Json): Promise<Json>;
   newUser(realm: Json, attrs?: Json): Promise<Json>;
@@ -43,15 +44,15 @@ export async function rejects(promise: Promise<unknown>, kind: string, code: str
 
 const REQUEST_ID = /^rq_[0-9A-Za-z]{22}$/;
 
-/** Registers every contract case for one surface. */
-export function contractCases(surface: string, factory: ApiFactory): void {
+/** Registers every contract case for one surface; `open` supplies the runtime's driver and hasher (default Node's). */
+export function contractCases(surface: string, factory: ApiFactory, open: OpenContractRampart = openNodeRampart): void {
   describe(`contract (${surface})`, () => {
-    let t: TestRampart;
+    let t: ContractRampart;
     let api: ContractApi;
     let counter = 0;
 
     before(async () => {
-      t = await openTestRampart({ throttle: { perUser: 3, perIp: 1000, windowSeconds: 900 } });
+      t = await open({ throttle: { perUser: 3, perIp: 1000, windowSeconds: 900 } });
       api = await factory(t.rampart, t.adminKey);
     });
     after(async () => {
