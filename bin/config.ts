@@ -22,6 +22,8 @@ export interface Config {
   bodyLimit: number;
   throttle: { perUser: number; perIp: number; windowSeconds: number };
   shutdownGraceMs: number;
+  /** How long shutdown keeps serving (with `Connection: close`) before the listener closes. */
+  shutdownDrainMs: number;
   /** Proxies whose X-Forwarded-For LoginRocket believes (IPs and CIDR ranges). */
   trustedProxies: string[];
   /** Serve LoginRocket apps also at `<subdomain>.<domain>`. */
@@ -91,6 +93,7 @@ export function loadConfig(env: Env): Config {
       windowSeconds: int(env, "RAMPART_THROTTLE_WINDOW", 900, 1, 86_400),
     },
     shutdownGraceMs: int(env, "RAMPART_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    shutdownDrainMs: int(env, "RAMPART_SHUTDOWN_DRAIN_MS", 500, 0, 60_000),
     trustedProxies: trustedProxies(env),
     loginRocketDomain: loginRocketDomain(env),
   };

@@ -5,7 +5,7 @@
 import { openRampart, type OpenRampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { createGrpcServer } from "@rampart/grpc-server";
-import { buildHttpApp } from "@rampart/http-bridge";
+import { buildHttpApp, startDraining } from "@rampart/http-bridge";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 
@@ -90,9 +90,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: finishing in-flight calls");
-    const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), config.shutdownGraceMs + 2000);
+    const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), config.shutdownGraceMs + config.shutdownDrainMs + 2000);
     timer.unref();
-    // Keep-alive connections whose in-flight request finished after close() began would hold the server open: close them as they go idle.
+    // Phase 1, drain: keep serving, but tell clients to close their connections, and let the
+    // requests already sent (in socket buffers, not yet parsed) be read. Closing at once
+    // would count those connections as idle and reset them.
+    startDraining(http);
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    // Phase 2: stop listening; keep-alive connections whose last request finishes are closed
+    // as they go idle (else they would hold the server open until their timeout).
     setInterval(() => http.server.closeIdleConnections(), 100).unref();
     // Webhook attempts get the same grace; unfinished ones stay pending for the next start.
     await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);

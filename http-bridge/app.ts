@@ -52,6 +52,17 @@ export interface HttpAppOptions {
   loginRocketDomain?: string;
 }
 
+const draining = new WeakSet<FastifyInstance>();
+
+/**
+ * Starts a graceful shutdown's first phase: the app keeps serving, but every response now
+ * carries `Connection: close`, so clients move off their keep-alive connections before the
+ * listener closes. (`app.close()` does this too, for callers that skip the phase.)
+ */
+export function startDraining(app: FastifyInstance): void {
+  draining.add(app);
+}
+
 /**
  * Builds the HTTP app over a Rampart instance. The app is not listening: the caller runs
  * `app.listen(…)` and, on shutdown, `app.close()` (in-flight requests finish first).
@@ -66,6 +77,10 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     requestIdHeader: false,
     genReqId: () => newRequestId(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // A request that already reached an open connection when shutdown began is in flight:
+    // answer it rather than 503 (the listener is closed, so no new connections arrive), and
+    // tell the client to close the connection afterwards (onSend hook below).
+    return503OnClosing: false,
     routerOptions: {
       maxParamLength: MAX_PATH_SEGMENT,
       // Query strings are parsed by the route handler instead (parseFormEncoded): a parser
@@ -80,8 +95,14 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   });
 
   registerBodyParsers(app);
+  app.addHook("preClose", (done) => {
+    startDraining(app);
+    done();
+  });
   app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    // While shutting down, every answer tells the client not to reuse its connection.
+    if (draining.has(app)) reply.header("connection", "close");
     done();
   });
   app.setErrorHandler(handleError);

@@ -94,7 +94,7 @@ test("an unknown app, a disabled login and wrong passwords fail cleanly", async 
     t.rampart.loginRocket.login(browser(), { subdomain: "lr-core", email: "nobody@example.com", password: "wrong password" }),
     fails("user.authentication_failed"),
   );
-  const providers = (await t.rampart.authProviders.list(r, {})) as { collection: { id: string; provider_type: string }[] };
+  const providers = (await t.rampart.authProviders.list(r, {})) as unknown as { collection: { id: string; provider_type: string }[] };
   const lr = providers.collection.find((p) => p.provider_type === "login_rocket")!;
   await t.rampart.authProviders.update(r, { id: lr.id, auth_provider: { login: false } });
   await assert.rejects(
