@@ -4,7 +4,7 @@
  * added later. Deactivating or deleting a hook cancels its pending deliveries.
  */
 import type { AppHookOperations } from "./api.ts";
-import type { JsonObject, Params } from "./context.ts";
+import type { CallContext, JsonObject, Params } from "./context.ts";
 import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
@@ -12,7 +12,7 @@ import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
 import { optEnum, optString, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { getRealmRow } from "./realms.ts";
-import { readRequestInfo } from "./request_info.ts";
+import { readRequestInfo, type RequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
@@ -100,11 +100,30 @@ function cancelPending(sql: Sql, hookId: string): void {
   sql.run("UPDATE deliveries SET state = 'canceled' WHERE app_hook_id = ? AND state = 'in_progress'", hookId);
 }
 
+/**
+ * Deletes a hook inside the caller's transaction: cancels its pending deliveries, forgets
+ * the cached hook list and records `app_hook.deleted`.
+ */
+export function deleteHook(sql: Sql, rt: Runtime, ctx: CallContext, request: RequestInfo, hook: AppHookRow): void {
+  cancelPending(sql, hook.id);
+  sql.run("DELETE FROM app_hooks WHERE id = ?", hook.id);
+  rt.hooksChanged(sql);
+  writeEvent(sql, rt, ctx, request, "app_hook.deleted", { realm_id: hook.realm_id, app_hook_id: hook.id });
+}
+
+/** Deletes every hook of a realm (the realm is going away), each with its event. */
+export function deleteRealmHooks(sql: Sql, rt: Runtime, ctx: CallContext, request: RequestInfo, realmId: string): void {
+  for (const hook of sql.all<AppHookRow>("SELECT * FROM app_hooks WHERE realm_id = ? ORDER BY id", realmId)) deleteHook(sql, rt, ctx, request, hook);
+}
+
 export function appHookOperations(rt: Runtime): AppHookOperations {
   const subjects = (row: AppHookRow) => ({ realm_id: row.realm_id, app_hook_id: row.id });
 
   function readAttributes(params: Params, creating: boolean) {
-    const attrs = wrapper(params, "app_hook");
+    const attrs = { ...wrapper(params, "app_hook") };
+    // 2015 clients may send realm_id beside the wrapper; for hooks it is the hook's realm.
+    // (The realm header is not: clients send it on every call, and it must not narrow a hook.)
+    if (attrs.realm_id === undefined && params.realm_id !== undefined) attrs.realm_id = params.realm_id;
     const p = new Problems();
     rejectUnknown(attrs, WRITABLE, READ_ONLY, p);
     const hookType = optEnum(attrs, "hook_type", ["webhook", "email"] as const, p);
@@ -217,13 +236,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, []);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
-        const current = requireHook(sql, params.id);
-        cancelPending(sql, current.id);
-        sql.run("DELETE FROM app_hooks WHERE id = ?", current.id);
-        rt.hooksChanged(sql);
-        writeEvent(sql, rt, ctx, request, "app_hook.deleted", subjects(current));
-      });
+      rt.db.write((sql) => deleteHook(sql, rt, ctx, request, requireHook(sql, params.id)));
     },
   };
 }

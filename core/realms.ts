@@ -6,6 +6,7 @@ import type { RealmOperations } from "./api.ts";
 import type { CallContext, JsonObject, Params } from "./context.ts";
 import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
+import { deleteRealmHooks } from "./app_hooks.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
@@ -259,6 +260,8 @@ export function realmOperations(rt: Runtime): RealmOperations {
         const current = getRealmRow(sql, params.id);
         if (current.state !== "inactive")
           throw new CoreError("realm.not_inactive", { base: ["Only an inactive realm can be deleted; set its state to inactive first"] });
+        // Hooks of the realm go with it, through the hook rules (events, canceled deliveries).
+        deleteRealmHooks(sql, rt, ctx, request, current.id);
         sql.run("DELETE FROM realms WHERE id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "realm.deleted", { realm_id: current.id });
       });

@@ -209,7 +209,7 @@ describe("the gRPC server", () => {
       check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): grpc.ClientUnaryCall;
     };
     try {
-      assert.equal(RAMPART_SERVICES.length, 11);
+      assert.equal(RAMPART_SERVICES.length, 12);
       for (const service of ["", ...RAMPART_SERVICES]) {
         const res = await new Promise<{ status: string }>((resolve, reject) => client.check({ service }, (err, r) => (err ? reject(err) : resolve(r))));
         assert.equal(res.status, "SERVING", `health of "${service}"`);

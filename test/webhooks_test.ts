@@ -270,3 +270,31 @@ describe("webhooks", () => {
     }
   });
 });
+
+describe("webhooks and realm deletion", () => {
+  test("deleting a realm deletes its hooks (with events), cancels their deliveries, and queues nothing for them", async () => {
+    const { t, ctx, inRealm, realm } = await setup();
+    after(() => t.cleanup());
+    // realm_id beside the wrapper (as 2015 clients send it) is the hook's realm.
+    const hook = (await t.rampart.appHooks.create(ctx, { realm_id: realm.id, app_hook: { destination: "https://hooks.example.com/r" } })) as Json;
+    assert.equal(hook.realm_id, realm.id);
+    const everywhere = (await t.rampart.appHooks.create(ctx, {
+      app_hook: { destination: "https://hooks.example.com/all", event_type: ["realm.deleted"] },
+    })) as Json;
+    await t.rampart.users.create(inRealm, { user: { username: "pending" } });
+    assert.ok(listDeliveries(t, hook.id).some((d) => d.state === "in_progress"));
+    await t.rampart.realms.update(ctx, { id: realm.id, realm: { state: "inactive" } });
+    await t.rampart.realms.delete(ctx, { id: realm.id });
+    await assert.rejects(t.rampart.appHooks.get(ctx, { id: hook.id }), (e: any) => e.code === "app_hook.not_found");
+    assert.ok(listDeliveries(t, hook.id).every((d) => d.state === "canceled"));
+    const deleted = ((await t.rampart.events.list(ctx, { app_hook_id: hook.id, event_type: "app_hook.deleted" })) as Json).collection;
+    assert.equal(deleted.length, 1);
+    const realmDeleted = ((await t.rampart.events.list(ctx, { realm_id: realm.id, event_type: "realm.deleted", expands: "notifications" })) as Json)
+      .collection[0];
+    assert.deepEqual(
+      realmDeleted.notifications.map((n: Json) => n.app_hook_id),
+      [everywhere.id],
+      "only live hooks are notified",
+    );
+  });
+});
