@@ -123,6 +123,8 @@ export interface LoginRocketApp {
   login: boolean;
   signup: boolean;
   name_field: "none" | "optional" | "required";
+  /** The realm's usernames are email addresses (`username_validation_human: email`). */
+  username_is_email: boolean;
 }
 
 /** The end-user LoginRocket API. `params.subdomain` selects the login policy. */

@@ -62,6 +62,13 @@ export function loginPolicyJson(row: LoginPolicyRow, domain: string | undefined)
 function readUrl(attrs: Record<string, unknown>, field: string, p: Problems): string | null | undefined {
   const v = optString(attrs, field, p, { max: MAX_URL });
   if (typeof v !== "string") return v;
+  // URLs end up in Location headers and HTML: no whitespace or control characters at all,
+  // rather than relying on the URL parser to strip them silently.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  if (/[\s\u0000-\u001f\u007f-\u009f]/u.test(v)) {
+    p.add(field, "must not contain spaces or control characters");
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(v);
@@ -73,7 +80,8 @@ function readUrl(attrs: Record<string, unknown>, field: string, p: Problems): st
     p.add(field, "must be an absolute http or https URL without credentials or fragment");
     return undefined;
   }
-  return v;
+  // Stored in the parser's canonical form (non-ASCII hosts in punycode, paths escaped).
+  return url.href;
 }
 
 function readOrigins(attrs: Record<string, unknown>, p: Problems): string[] | undefined {

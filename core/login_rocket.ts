@@ -80,7 +80,9 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
       const policy = policyBySubdomain(rt.db, subdomain.toLowerCase());
       if (!policy) return undefined;
       const settings = loginRocketSettings(rt.db, policy.realm_id);
+      const realm = getRealmRow(rt.db, policy.realm_id);
       return {
+        username_is_email: realm.username_validation_human === "email",
         policy_id: policy.id,
         realm_id: policy.realm_id,
         name: policy.name,

@@ -165,10 +165,11 @@ ${fields.map((f) => field(f, view.values, hasError)).join("\n")}
 export function renderLoginPage(view: PageView): string {
   const { app, base } = view;
   const title = `Log in to ${app.name}`;
-  const fields: FieldSpec[] = [
-    { name: "username", label: "Username", type: "text", autocomplete: "username", required: true },
-    { name: "password", label: "Password", type: "password", autocomplete: "current-password", required: true },
-  ];
+  // In realms whose usernames are email addresses, the one field asks for the email.
+  const username: FieldSpec = app.username_is_email
+    ? { name: "username", label: "Email", type: "email", autocomplete: "username", required: true }
+    : { name: "username", label: "Username", type: "text", autocomplete: "username", required: true };
+  const fields: FieldSpec[] = [username, { name: "password", label: "Password", type: "password", autocomplete: "current-password", required: true }];
   const signup = app.signup ? `\n<p>No account yet? <a href="${escapeHtml(base)}/signup">Sign up</a></p>` : "";
   const body = `<h1>${escapeHtml(title)}</h1>\n${form(view, `${base}/`, fields, "Log in")}${signup}`;
   return shell({ app, base, title, body });
@@ -187,10 +188,16 @@ export function renderSignupPage(view: PageView): string {
         ];
   const optional = app.name_field === "optional" ? "(optional)" : undefined;
   if (optional) for (const n of names) n.hint = optional;
+  // Email realms take the email as username; others need a username and may take an email.
+  const identity: FieldSpec[] = app.username_is_email
+    ? [{ name: "email", label: "Email", type: "email", autocomplete: "email", required: true }]
+    : [
+        { name: "username", label: "Username", type: "text", autocomplete: "username", required: true },
+        { name: "email", label: "Email", type: "email", autocomplete: "email", required: false },
+      ];
   const fields: FieldSpec[] = [
     ...names,
-    { name: "username", label: "Username", type: "text", autocomplete: "username", required: false },
-    { name: "email", label: "Email", type: "email", autocomplete: "email", required: false },
+    ...identity,
     { name: "password", label: "Password", type: "password", autocomplete: "new-password", required: true },
     { name: "password_confirmation", label: "Confirm password", type: "password", autocomplete: "new-password", required: true },
   ];

@@ -21,7 +21,11 @@ export function appCases(kit: () => Kit): void {
       assert.match(policy.subdomain, /^app-[0-9a-z]{10}$/);
       assert.deepEqual(policy.cors_origins, ["https://app.example.com", "http://localhost:3000"]);
       assert.ok(Array.isArray(policy.domains));
-      const named = await call("loginPolicies.create", { ...r, login_policy: { name: "Named", subdomain: `Shop${Date.now()}` } });
+      const named = await call("loginPolicies.create", {
+        ...r,
+        login_policy: { name: "Named", subdomain: `Shop${Date.now()}`, login_handler: "HTTPS://App.Example.COM" },
+      });
+      assert.equal(named.login_handler, "https://app.example.com/", "URLs are stored in canonical form");
       assert.equal(named.subdomain, named.subdomain.toLowerCase());
       const taken = await rejects(
         call("loginPolicies.create", { ...r, login_policy: { name: "Dup", subdomain: named.subdomain } }),
@@ -56,6 +60,8 @@ export function appCases(kit: () => Kit): void {
         [{ name: "x", subdomain: "-bad-" }, "subdomain"],
         [{ name: "" }, "name"],
         [{ name: "x", external_css: "ftp://example.com/a.css" }, "external_css"],
+        [{ name: "x", login_handler: "https://a.example/x\r\nSet-Cookie: a=b" }, "login_handler"],
+        [{ name: "x", signup_handler: "https://a.example/with space" }, "signup_handler"],
       ];
       for (const [login_policy, field] of cases) {
         const err = await rejects(call("loginPolicies.create", { realm_id: realm.id, login_policy }), "INVALID_ARGUMENT", "validation_failed");
