@@ -171,7 +171,7 @@ describe("realms list, users import, backup and migrate", () => {
     const server = await startServer({ dbPath: db });
     try {
       const realm = await createRealm(server, key, "Imported");
-      const bcrypt = await bcryptHash("imported password", { cost: 4 });
+      const bcrypt = await bcryptHash("imported password", 4);
       const file = join(dir, "users.jsonl");
       writeFileSync(
         file,

@@ -13,7 +13,8 @@ import { HTTP_STATUS_BY_KIND } from "@rampart/http-bridge";
 const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
 const rows = new Map<string, { kind: string; http: number; grpc: string }>();
 for (const line of doc.split("\n")) {
-  const m = /^\| `([^`]+)` \| (\w+) \| (\d{3}) \| (\w+) \|/.exec(line);
+  // Columns may be padded (prettier aligns Markdown tables).
+  const m = /^\|\s*`([^`]+)`\s*\|\s*(\w+)\s*\|\s*(\d{3})\s*\|\s*(\w+)\s*\|/.exec(line);
   if (m) rows.set(m[1]!, { kind: m[2]!, http: Number(m[3]), grpc: m[4]! });
 }
 

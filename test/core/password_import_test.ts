@@ -20,7 +20,7 @@ const PASSWORD = "imported secret";
 const salt = randomBytes(16);
 const b64 = (b: Buffer) => b.toString("base64").replace(/=+$/, "");
 const hashes: Record<string, string> = {
-  bcrypt: await bcryptHash(PASSWORD, { cost: 4 }),
+  bcrypt: await bcryptHash(PASSWORD, 4),
   scrypt: `$scrypt$ln=10,r=8,p=1$${b64(salt)}$${b64(scryptSync(PASSWORD, salt, 32, { N: 1024, r: 8, p: 1 }))}`,
   "pbkdf2 (PHC)": `$pbkdf2-sha256$i=1000,l=32$${b64(salt)}$${b64(pbkdf2Sync(PASSWORD, salt, 1000, 32, "sha256"))}`,
   "pbkdf2 (passlib)": `$pbkdf2-sha512$2000$${b64(salt).replace(/\+/g, ".")}$${b64(pbkdf2Sync(PASSWORD, salt, 2000, 64, "sha512")).replace(/\+/g, ".")}`,
