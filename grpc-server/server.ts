@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   logger?: Logger;
   /** Largest request or response message in bytes; larger ones are RESOURCE_EXHAUSTED. Default 1 MiB. */
   maxMessageBytes?: number;
+  /** Called as every call ends (metrics): full method path, status code name, duration in seconds. */
+  onCallEnd?: (method: string, code: string, seconds: number) => void;
 }
 
 /** A gRPC server serving one Rampart. */
@@ -59,7 +61,7 @@ export function createGrpcServer(rampart: Rampart, options: GrpcServerOptions = 
   const server = new grpc.Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
-    interceptors: [requestIdInterceptor(requestIds, logger)],
+    interceptors: [requestIdInterceptor(requestIds, logger, options.onCallEnd)],
   });
   const requestIdOf = (metadata: grpc.Metadata): string => requestIds.get(metadata) ?? newRequestId();
 
@@ -141,7 +143,11 @@ function unaryHandler(
  * Gives every call (Rampart, health and reflection alike) a fresh request id: recorded for
  * the handler, sent in the initial metadata and repeated in the trailers of errors.
  */
-function requestIdInterceptor(requestIds: WeakMap<grpc.Metadata, string>, logger: Logger): grpc.ServerInterceptor {
+function requestIdInterceptor(
+  requestIds: WeakMap<grpc.Metadata, string>,
+  logger: Logger,
+  onCallEnd: GrpcServerOptions["onCallEnd"],
+): grpc.ServerInterceptor {
   return (descriptor, next) => {
     const requestId = newRequestId();
     const started = performance.now();
@@ -169,7 +175,9 @@ function requestIdInterceptor(requestIds: WeakMap<grpc.Metadata, string>, logger
           metadata.set(METADATA.requestId, requestId);
           out = { ...status, metadata };
         }
-        logger.info({ requestId, rpc: descriptor.path, code: grpc.status[status.code], ms: Math.round(performance.now() - started) }, "grpc call");
+        const ms = performance.now() - started;
+        logger.info({ requestId, rpc: descriptor.path, code: grpc.status[status.code], ms: Math.round(ms) }, "grpc call");
+        onCallEnd?.(descriptor.path, grpc.status[status.code], ms / 1000);
         statusNext(out);
       },
     });

@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { CoreError, newRequestId, type Params, type Rampart } from "@rampart/core";
 import { registerBodyParsers } from "./body_parsers.ts";
+import { documentRoutes, type HttpMetrics, registerOperationsRoutes } from "./operations_routes.ts";
 import { callContextFrom } from "./call_context.ts";
 import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
 import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
@@ -50,6 +51,10 @@ export interface HttpAppOptions {
    * header), besides `/lr/<subdomain>`. A lower-case host name without port.
    */
   loginRocketDomain?: string;
+  /** Serves `/metrics` and reports every answered request to it. */
+  metrics?: HttpMetrics;
+  /** The version shown in the OpenAPI document. */
+  version?: string;
 }
 
 const draining = new WeakSet<FastifyInstance>();
@@ -94,6 +99,8 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     clientErrorHandler: answerClientError,
   });
 
+  // First, so that every route below carries its documentation schema.
+  const documented = documentRoutes(app);
   registerBodyParsers(app);
   app.addHook("preClose", (done) => {
     startDraining(app);
@@ -122,6 +129,8 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   // LoginRocket: the end-user API (CORS, JSONP) and the hosted pages.
   registerLoginRocketApi(app, rampart, { trustedProxies });
   registerHostedPages(app, rampart, { trustedProxies });
+
+  registerOperationsRoutes(app, documented, { version: options.version ?? "dev", ...(options.metrics ? { metrics: options.metrics } : {}) });
 
   // The management API has no CORS; OPTIONS just tells which methods a path takes.
   for (const [path, methods] of methodsByPath(V1_ROUTES)) {

@@ -15,3 +15,5 @@ export { V1_ROUTES, type RouteSpec, type OperationName } from "./routes.ts";
 export { HTTP_STATUS_BY_KIND, kindForHttpStatus } from "./status.ts";
 export { FORM_LIMITS } from "./form_params.ts";
 export { MAX_JSON_DEPTH } from "./json_body.ts";
+export { documentRoutes, type HttpMetrics } from "./operations_routes.ts";
+export { buildOpenApi, docFor, type DocumentedRoute, type RouteDoc } from "./openapi.ts";
