@@ -2,12 +2,17 @@
  * `npm start`: one process serving the JSON v1 API (HTTP) and gRPC over one core and one
  * SQLite file. First start creates the account and the admin key; SIGTERM/SIGINT drain.
  */
+import { readFileSync } from "node:fs";
 import { openRampart, type OpenRampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { createGrpcServer } from "@rampart/grpc-server";
 import { buildHttpApp, startDraining } from "@rampart/http-bridge";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+
+/** The package version, shown in the OpenAPI document. */
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** Prints one clear line and exits non-zero. */
 function fail(message: string): never {
@@ -15,17 +20,19 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function open(config: Config, logger: Logger): OpenRampart {
+function open(config: Config, logger: Logger, metrics: ServerMetrics): OpenRampart {
   try {
-    return openRampart(
-      nodeDeps({
-        path: config.dbPath,
-        logger,
-        throttle: config.throttle,
-        synchronous: config.synchronous,
-        ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
-      }),
-    );
+    const deps = nodeDeps({
+      path: config.dbPath,
+      logger,
+      metrics: metrics.core,
+      throttle: config.throttle,
+      synchronous: config.synchronous,
+      ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
+    });
+    const rampart = openRampart(deps);
+    metrics.bind(rampart, (deps.hasher as { queue?: { readonly queued: number } }).queue);
+    return rampart;
   } catch (err) {
     fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
   }
@@ -40,7 +47,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: "rampart" } });
-  const rampart = open(config, logger);
+  const metrics = createServerMetrics();
+  const rampart = open(config, logger, metrics);
 
   const boot = await rampart.bootstrap(config.adminKey);
   if (boot && config.adminKey === undefined) {
@@ -63,11 +71,13 @@ async function main(): Promise<void> {
 
   const http = buildHttpApp(rampart, {
     logger,
+    metrics: metrics.http,
+    version: VERSION,
     bodyLimit: config.bodyLimit,
     trustedProxies: config.trustedProxies,
     ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
   });
-  const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit });
+  const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit, onCallEnd: metrics.grpc });
   try {
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {

@@ -5,11 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { request as httpRequest, Agent } from "node:http";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import {
   ACCOUNT_ID,
   GENERATED_KO_KEY,
@@ -17,6 +13,7 @@ import {
   api,
   cleanupTempDirs,
   createRealm,
+  grpcHealth,
   killAll,
   makeAdminKey,
   runCli,
@@ -41,29 +38,6 @@ function withoutBanner(text: string): string {
     .split("\n")
     .filter((l) => !l.includes("X-Authrocket-"))
     .join("\n");
-}
-
-/** `grpc.health.v1.Health/Check` with service "" against host:port. */
-async function grpcHealth(port: number): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const protoDir = join(dirname(require.resolve("grpc-health-check/package.json")), "proto");
-  const definition = protoLoader.loadSync("health/v1/health.proto", { includeDirs: [protoDir], keepCase: true, enums: String, defaults: true });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, unknown> } } };
-  };
-  const client = new loaded.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  try {
-    const check = client.Check as (
-      req: { service: string },
-      opts: { deadline: Date },
-      cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
-    ) => void;
-    return await new Promise<string>((resolve, reject) => {
-      check.call(client, { service: "" }, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(String(res?.status))));
-    });
-  } finally {
-    client.close();
-  }
 }
 
 describe("first start on an empty database, then a second start", () => {

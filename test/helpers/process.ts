@@ -12,7 +12,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 
 /** The repository root (the server and CLI run with it as cwd). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -332,4 +335,30 @@ export async function createRealm(server: { url: string }, key: string, name = `
   const id = (res.body as { id?: unknown }).id;
   if (typeof id !== "string" || !id.startsWith("rl_")) throw new Error(`POST /v1/realms: no realm id in ${res.text}`);
   return id;
+}
+
+// ---------------------------------------------------------------------------------------
+// gRPC
+
+/** `grpc.health.v1.Health/Check` with service "" against host:port. */
+export async function grpcHealth(port: number): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const protoDir = join(dirname(require.resolve("grpc-health-check/package.json")), "proto");
+  const definition = protoLoader.loadSync("health/v1/health.proto", { includeDirs: [protoDir], keepCase: true, enums: String, defaults: true });
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, unknown> } } };
+  };
+  const client = new loaded.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const check = client.Check as (
+      req: { service: string },
+      opts: { deadline: Date },
+      cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+    ) => void;
+    return await new Promise<string>((resolve, reject) => {
+      check.call(client, { service: "" }, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(String(res?.status))));
+    });
+  } finally {
+    client.close();
+  }
 }

@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics for the server (prom-client): HTTP requests and latencies by route,
+ * gRPC calls by method and code, login outcomes, the password-hash queue, webhook
+ * deliveries by state and the database size. Transports and core report through small
+ * interfaces (HttpMetrics, onCallEnd, MetricsSink); only this file knows prom-client.
+ */
+import type { MetricsSink, OpenRampart } from "@rampart/core";
+import type { HttpMetrics } from "@rampart/http-bridge";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Everything the server wires: the sinks to hand out, and `bind` once Rampart is open. */
+export interface ServerMetrics {
+  registry: Registry;
+  core: MetricsSink;
+  http: HttpMetrics;
+  grpc: (method: string, code: string, seconds: number) => void;
+  /** Connects the gauges that read Rampart (deliveries, database size) and the hash queue. */
+  bind(rampart: OpenRampart, hashQueue: { readonly queued: number } | undefined): void;
+}
+
+export function createServerMetrics(): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "rampart_" });
+  const httpRequests = new Counter({
+    name: "rampart_http_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const httpLatency = new Histogram({
+    name: "rampart_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["route", "method"],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const grpcCalls = new Counter({ name: "rampart_grpc_calls_total", help: "gRPC calls answered", labelNames: ["method", "code"], registers: [registry] });
+  const grpcLatency = new Histogram({
+    name: "rampart_grpc_call_duration_seconds",
+    help: "gRPC call latency",
+    labelNames: ["method"],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: "rampart_logins_total",
+    help: "Authentication attempts by kind and outcome",
+    labelNames: ["kind", "outcome"],
+    registers: [registry],
+  });
+  const webhookAttempts = new Counter({
+    name: "rampart_webhook_attempts_total",
+    help: "Webhook delivery attempts by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  let rampart: OpenRampart | undefined;
+  let hashQueue: { readonly queued: number } | undefined;
+  new Gauge({
+    name: "rampart_password_hash_queue_depth",
+    help: "Password hashes waiting for a free hashing slot",
+    registers: [registry],
+    collect() {
+      this.set(hashQueue?.queued ?? 0);
+    },
+  });
+  new Gauge({
+    name: "rampart_webhook_deliveries",
+    help: "Webhook deliveries by state",
+    labelNames: ["state"],
+    registers: [registry],
+    collect() {
+      if (!rampart) return;
+      for (const [state, n] of Object.entries(rampart.stats().deliveries)) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: "rampart_sqlite_bytes",
+    help: "Size of the SQLite database (pages in use × page size)",
+    registers: [registry],
+    collect() {
+      if (rampart) this.set(rampart.stats().databaseBytes);
+    },
+  });
+
+  return {
+    registry,
+    core: {
+      login: (kind, outcome) => logins.inc({ kind, outcome }),
+      webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
+    },
+    http: {
+      observe(route, method, status, seconds) {
+        httpRequests.inc({ route, method, status: String(status) });
+        httpLatency.observe({ route, method }, seconds);
+      },
+      async render() {
+        return { contentType: registry.contentType, body: await registry.metrics() };
+      },
+    },
+    grpc(method, code, seconds) {
+      grpcCalls.inc({ method, code });
+      grpcLatency.observe({ method }, seconds);
+    },
+    bind(r, queue) {
+      rampart = r;
+      hashQueue = queue;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * GET /metrics on a running server: HTTP requests by route and status, latency histograms,
+ * gRPC calls by method and code, login outcomes, the hash queue, webhook deliveries by
+ * state and the database size, in Prometheus text format.
+ */
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { api, cleanupTempDirs, createRealm, grpcHealth, killAll, makeAdminKey, startServer } from "./helpers/process.ts";
+
+after(async () => {
+  await killAll();
+  cleanupTempDirs();
+});
+
+/** The value of one sample line (`name{labels} value`), or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries(
+      (m[2] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => kv.split("=").map((x) => x.replace(/"/g, "")) as [string, string]),
+    );
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+test("metrics count requests, gRPC calls, logins, deliveries and the database", async () => {
+  const key = makeAdminKey();
+  const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_LOG_LEVEL: "warn" } });
+  const realm = await createRealm(server, key);
+  await api(server, "POST", "/v1/app_hooks", { key, body: { app_hook: { destination: "http://127.0.0.1:9/never", event_type: ["user.created"] } } });
+  assert.equal((await api(server, "POST", "/v1/users", { key, realm, body: { user: { username: "mia", password: "mia's password" } } })).status, 201);
+  assert.equal((await api(server, "POST", "/v1/users/mia/authenticate", { key, realm, body: { password: "mia's password" } })).status, 200);
+  assert.equal((await api(server, "POST", "/v1/users/mia/authenticate", { key, realm, body: { password: "wrong password" } })).status, 401);
+  assert.equal((await api(server, "GET", "/v1/users/nobody", { key, realm })).status, 404);
+  assert.equal(await grpcHealth(server.grpcPort), "SERVING");
+
+  const res = await fetch(`${server.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(String(res.headers.get("content-type")), /^text\/plain/);
+  const text = await res.text();
+  assert.equal(sample(text, "rampart_http_requests_total", { route: "/v1/users", method: "POST", status: "201" }), 1);
+  assert.equal(sample(text, "rampart_http_requests_total", { route: "/v1/users/:id", method: "GET", status: "404" }), 1);
+  assert.ok((sample(text, "rampart_http_request_duration_seconds_count", { route: "/v1/users/:id/authenticate", method: "POST" }) ?? 0) >= 2);
+  assert.equal(sample(text, "rampart_grpc_calls_total", { method: "/grpc.health.v1.Health/Check", code: "OK" }), 1);
+  assert.equal(sample(text, "rampart_logins_total", { kind: "password", outcome: "succeeded" }), 1);
+  assert.equal(sample(text, "rampart_logins_total", { kind: "password", outcome: "failed" }), 1);
+  assert.equal(sample(text, "rampart_password_hash_queue_depth"), 0);
+  assert.ok((sample(text, "rampart_webhook_deliveries", { state: "in_progress" }) ?? 0) >= 1, "the delivery to a dead receiver is pending");
+  assert.ok((sample(text, "rampart_sqlite_bytes") ?? 0) > 10_000);
+  assert.ok((sample(text, "rampart_process_resident_memory_bytes") ?? 0) > 0);
+  await server.stop();
+});
