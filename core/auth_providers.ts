@@ -11,7 +11,7 @@ import { isId } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
 import { optBool, optEnum, optInt, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { CHAR_CLASSES, type CharClass, MAX_PASSWORD, MIN_PASSWORD } from "./passwords.ts";
-import { resolveRealm } from "./realms.ts";
+import { realmsChanged, resolveRealm } from "./realms.ts";
 import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
@@ -171,6 +171,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
           seconds(rt.clock()),
         );
         const created = requireProvider(sql, realm.id, id);
+        realmsChanged(rt); // the realm row carries the password rules
         writeEvent(sql, rt, ctx, request, "auth_provider.created", subjects(created));
         return created;
       });
@@ -187,6 +188,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       const row = rt.db.write((sql) => {
         const again = requireProvider(sql, realm.id, current.id);
         sql.run("UPDATE auth_providers SET state = ?, settings = ? WHERE id = ?", state ?? again.state, JSON.stringify(settings), again.id);
+        realmsChanged(rt); // the realm row carries the password rules
         writeEvent(sql, rt, ctx, request, "auth_provider.updated", subjects(again));
         return requireProvider(sql, realm.id, again.id);
       });
@@ -201,6 +203,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       rt.db.write((sql) => {
         const current = requireProvider(sql, realm.id, params.id);
         sql.run("DELETE FROM auth_providers WHERE id = ?", current.id);
+        realmsChanged(rt); // the realm row carries the password rules
         writeEvent(sql, rt, ctx, request, "auth_provider.deleted", subjects(current));
       });
     },

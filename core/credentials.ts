@@ -6,7 +6,6 @@
  */
 import type { CredentialOperations } from "./api.ts";
 import type { JsonObject, Params } from "./context.ts";
-import { sha256Hex } from "./crypto.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
@@ -34,7 +33,7 @@ const API_KEY_CHARS = 40;
 /** A new API key for `realm` (its prefix + random) and the hash to store. */
 export async function generateApiKey(rt: Runtime, realm: RealmRow, given?: string): Promise<{ key: string; hash: string }> {
   const key = given ?? `${realm.api_key_prefix ?? ""}${randomBase62(API_KEY_CHARS, rt.random)}`;
-  return { key, hash: await sha256Hex(key) };
+  return { key, hash: await rt.sha256(key) };
 }
 
 /**

@@ -72,6 +72,11 @@ export interface RampartDeps {
   throttle?: Partial<ThrottleSettings>;
   /** How long a verified management key stays cached (ms, default 5000). Revocation takes effect within it. */
   keyCacheMs?: number;
+  /**
+   * A synchronous SHA-256 (hex) of a UTF-8 string. Optional: Web Crypto's digest is the
+   * default, but it hops to a thread per call, which dominates API-key checks.
+   */
+  sha256?: (text: string) => string;
   /** Receives counts of logins and webhook attempts (default: none). */
   metrics?: MetricsSink;
   /** The HTTP client webhooks are sent with (default: the global Web `fetch`). */

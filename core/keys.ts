@@ -4,7 +4,6 @@
  * round-trip to the database; revocation takes effect within the cache lifetime.
  */
 import type { CallContext, JsonObject } from "./context.ts";
-import { sha256Hex } from "./crypto.ts";
 import { CoreError } from "./errors.ts";
 import { randomBase62 } from "./ids.ts";
 import type { Permission, Runtime } from "./runtime.ts";
@@ -79,7 +78,7 @@ export class KeyRing {
       if (!legacy || account !== rt.accountId) return undefined;
       secret = legacy[1]!;
     }
-    const hash = await sha256Hex(secret);
+    const hash = await rt.sha256(secret);
     const row = rt.db.get<KeyRow>("SELECT id, permissions, revoked_at FROM api_keys WHERE secret_hash = ?", hash);
     if (!row || row.revoked_at !== null || (id !== undefined && row.id !== id)) return undefined;
     return JSON.parse(row.permissions) as string[];
@@ -115,7 +114,7 @@ export class KeyRing {
     } else {
       parsed = { id: rt.ids.next("ko"), secret: randomBase62(40, rt.random) };
     }
-    const hash = await sha256Hex(parsed.secret);
+    const hash = await rt.sha256(parsed.secret);
     const createdAt = seconds(rt.clock());
     try {
       rt.db.write((sql) =>

@@ -11,6 +11,7 @@ import { realmOperations } from "./realms.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import { SqliteStore } from "./storage/sqlite.ts";
+import { sha256Hex } from "./crypto.ts";
 import { importUserOperation, userOperations } from "./users.ts";
 import type { CallContext, JsonObject, Params } from "./context.ts";
 import { newRequestId } from "./ids.ts";
@@ -85,6 +86,8 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     metrics: deps.metrics ?? NO_METRICS,
     throttle: { ...DEFAULT_THROTTLE, ...deps.throttle },
     accountId,
+    sha256: deps.sha256 ? (text) => Promise.resolve(deps.sha256!(text)) : sha256Hex,
+    realmCache: new Map(),
     authorize: (ctx, permission) => keyRing.authorize(ctx, permission),
     dummyHash: () => (dummy ??= deps.hasher.hash(randomBase62(32, random))),
     activeHooks: (sql) => (hooks ??= loadActiveHooks(sql)),

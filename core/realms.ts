@@ -159,7 +159,31 @@ export function resolveRealm(rt: Runtime, ctx: CallContext, params: Params, wrap
   if (id === undefined || id === null || id === "") id = ctx.realmId;
   if (id === undefined || id === null || id === "") throw new CoreError("realm.required", { realm_id: ["is required"] });
   if (typeof id !== "string") throw new CoreError("validation_failed", { realm_id: ["must be a realm id"] });
-  return getRealmRow(rt.db, id);
+  return cachedRealm(rt, id);
+}
+
+/**
+ * How long a realm row is reused. Changes made through this process clear the cache at once
+ * (realmsChanged); the lifetime only bounds how long another process's change (none today)
+ * could go unseen.
+ */
+const REALM_CACHE_MS = 5000;
+const REALM_CACHE_LIMIT = 10_000;
+
+/** The realm row, read at most once per REALM_CACHE_MS: nearly every call needs it. */
+function cachedRealm(rt: Runtime, id: string): RealmRow {
+  const now = rt.clock();
+  const hit = rt.realmCache.get(id);
+  if (hit && hit.until > now) return hit.row;
+  const row = getRealmRow(rt.db, id);
+  if (rt.realmCache.size >= REALM_CACHE_LIMIT) rt.realmCache.clear();
+  rt.realmCache.set(id, { row, until: now + REALM_CACHE_MS });
+  return row;
+}
+
+/** Forgets cached realm rows (after a change to a realm or to its auth providers). */
+export function realmsChanged(rt: Runtime): void {
+  rt.realmCache.clear();
 }
 
 const LIST_PARAMS = ["after", "max_results", "sort", "direction", "state", "reference"];
@@ -246,6 +270,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
           args.push(key === "custom" || key === "jwt_data" ? JSON.stringify(value) : (value as SqlValue));
         }
         if (sets.length > 0) sql.run(`UPDATE realms SET ${sets.join(", ")} WHERE id = ?`, ...args, current.id);
+        realmsChanged(rt);
         writeEvent(sql, rt, ctx, request, "realm.updated", { realm_id: current.id });
         return getRealmRow(sql, current.id);
       });
@@ -263,6 +288,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
         // Hooks of the realm go with it, through the hook rules (events, canceled deliveries).
         deleteRealmHooks(sql, rt, ctx, request, current.id);
         sql.run("DELETE FROM realms WHERE id = ?", current.id);
+        realmsChanged(rt);
         writeEvent(sql, rt, ctx, request, "realm.deleted", { realm_id: current.id });
       });
     },
@@ -278,6 +304,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
           sql.run(`DELETE FROM ${table} WHERE realm_id = ?`, current.id);
         }
         sql.run("DELETE FROM throttles WHERE key LIKE ? ESCAPE '\\'", `%:${current.id.replace(/_/g, "\\_")}:%`);
+        realmsChanged(rt);
         writeEvent(sql, rt, ctx, request, "realm.reset", { realm_id: current.id });
         return current;
       });

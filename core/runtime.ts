@@ -5,6 +5,7 @@
 import type { CallContext } from "./context.ts";
 import type { Logger, MetricsSink, PasswordHasher, ThrottleSettings } from "./deps.ts";
 import type { IdGenerator, RandomSource } from "./ids.ts";
+import type { RealmRow } from "./realms.ts";
 import type { Sql, SqliteStore } from "./storage/sqlite.ts";
 import type { ActiveHook } from "./webhooks.ts";
 
@@ -22,6 +23,10 @@ export interface Runtime {
   metrics: MetricsSink;
   throttle: ThrottleSettings;
   accountId: string;
+  /** Lower-case hex SHA-256 of a UTF-8 string (a synchronous one when the runtime gives it). */
+  sha256(text: string): Promise<string>;
+  /** The realm row by id, from a short-lived cache (see realms.ts resolveRealm). */
+  realmCache: Map<string, { row: RealmRow; until: number }>;
   /** Checks the call's management credentials; throws PERMISSION_DENIED errors. */
   authorize(ctx: CallContext, permission: Permission): Promise<void>;
   /** A valid hash of a random password, verified against when a user has none (equal timing). */

@@ -85,26 +85,56 @@ function loadUser(sql: Sql, realmId: string, userId: string, now: number): UserR
   return sql.get<UserRow>(`SELECT t.*, ${MEMBERSHIP_COUNT} FROM users t WHERE t.id = ? AND t.realm_id = ?`, now, userId, realmId);
 }
 
+/** The session id a path value names: itself, or the `tk` of a JWT that verifies. */
+async function sessionRef(realm: RealmRow, idOrToken: unknown, now: number): Promise<{ id: string; claims?: Record<string, unknown> } | undefined> {
+  if (typeof idOrToken !== "string" || idOrToken === "") return undefined;
+  if (!isToken(idOrToken)) return isId(idOrToken, "kss") ? { id: idOrToken } : undefined;
+  const claims = await verifyLoginToken(realm, idOrToken, now);
+  if (!claims || typeof claims.tk !== "string" || typeof claims.uid !== "string") return undefined;
+  return { id: claims.tk, claims };
+}
+
+/** A session built from a token's claims (unmanaged realms store none). */
+function fromClaims(realm: RealmRow, id: string, claims: Record<string, unknown>): SessionRow {
+  return { id, realm_id: realm.id, user_id: claims.uid as string, created_at: Number(claims.iat), expires_at: Number(claims.exp), ip: null, client: null };
+}
+
 /**
  * Finds a live session of `realm` by id or JWT; undefined when unknown, expired, deleted, or
  * when the token does not verify. In unmanaged realms only a valid token finds a session.
  */
 export async function findSession(rt: Runtime, realm: RealmRow, idOrToken: unknown, now: number): Promise<SessionRow | undefined> {
-  if (typeof idOrToken !== "string" || idOrToken === "") return undefined;
-  let id = idOrToken;
-  let claims: Record<string, unknown> | undefined;
-  if (isToken(idOrToken)) {
-    claims = await verifyLoginToken(realm, idOrToken);
-    if (!claims || typeof claims.tk !== "string" || typeof claims.uid !== "string") return undefined;
-    id = claims.tk;
-  } else if (!isId(idOrToken, "kss")) return undefined;
-  if (realm.session_type === "unmanaged") {
-    if (!claims) return undefined;
-    return { id, realm_id: realm.id, user_id: claims.uid as string, created_at: Number(claims.iat), expires_at: Number(claims.exp), ip: null, client: null };
-  }
-  const row = rt.db.get<SessionRow>("SELECT * FROM sessions WHERE id = ? AND realm_id = ? AND expires_at > ?", id, realm.id, now);
-  if (!row || (claims && claims.uid !== row.user_id)) return undefined;
+  const ref = await sessionRef(realm, idOrToken, now);
+  if (!ref) return undefined;
+  if (realm.session_type === "unmanaged") return ref.claims ? fromClaims(realm, ref.id, ref.claims) : undefined;
+  const row = rt.db.get<SessionRow>("SELECT * FROM sessions WHERE id = ? AND realm_id = ? AND expires_at > ?", ref.id, realm.id, now);
+  if (!row || (ref.claims && ref.claims.uid !== row.user_id)) return undefined;
   return row;
+}
+
+type SessionJoinRow = UserRow & { s_id: string; s_created_at: number; s_expires_at: number; s_ip: string | null; s_client: string | null };
+
+/** Like findSession, with the session's user read in the same query (Get a session's hot path). */
+async function findSessionWithUser(rt: Runtime, realm: RealmRow, idOrToken: unknown, now: number): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+  const ref = await sessionRef(realm, idOrToken, now);
+  if (!ref) return undefined;
+  if (realm.session_type === "unmanaged") {
+    if (!ref.claims) return undefined;
+    const session = fromClaims(realm, ref.id, ref.claims);
+    const user = loadUser(rt.db, realm.id, session.user_id, now);
+    return user ? { session, user } : undefined;
+  }
+  const row = rt.db.get<SessionJoinRow>(
+    `SELECT s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.ip AS s_ip, s.client AS s_client, t.*, ${MEMBERSHIP_COUNT}
+     FROM sessions s JOIN users t ON t.id = s.user_id WHERE s.id = ? AND s.realm_id = ? AND s.expires_at > ?`,
+    now,
+    ref.id,
+    realm.id,
+    now,
+  );
+  if (!row || (ref.claims && ref.claims.uid !== row.id)) return undefined;
+  const { s_id, s_created_at, s_expires_at, s_ip, s_client, ...user } = row;
+  return { session: { id: s_id, realm_id: realm.id, user_id: user.id, created_at: s_created_at, expires_at: s_expires_at, ip: s_ip, client: s_client }, user };
 }
 
 export function sessionOperations(rt: Runtime): SessionOperations {
@@ -113,10 +143,9 @@ export function sessionOperations(rt: Runtime): SessionOperations {
   async function requireSession(ctx: CallContext, params: Record<string, unknown>) {
     const realm = resolveRealm(rt, ctx, params);
     const t = now();
-    const session = await findSession(rt, realm, params.id, t);
-    const user = session ? loadUser(rt.db, realm.id, session.user_id, t) : undefined;
-    if (!session || !user) throw new CoreError("session.not_found");
-    return { realm, session, user, t };
+    const found = await findSessionWithUser(rt, realm, params.id, t);
+    if (!found) throw new CoreError("session.not_found");
+    return { realm, ...found, t };
   }
 
   return {

@@ -8,18 +8,30 @@ import type { RealmRow } from "./realms.ts";
 import type { Sql } from "./storage/sqlite.ts";
 
 const encoder = new TextEncoder();
-const keyCache = new Map<string, Uint8Array>();
+const CACHE_LIMIT = 10_000;
+const keyCache = new Map<string, Promise<CryptoKey>>();
 
-/** The HMAC key of a realm (the secret string's bytes), cached per secret. */
-function realmKey(secret: string): Uint8Array {
+/**
+ * The HMAC key of a realm (the secret string's bytes), imported into Web Crypto once per
+ * secret: importing it for every token cost more than the HMAC itself.
+ */
+function realmKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    if (keyCache.size > 10_000) keyCache.clear();
-    key = encoder.encode(secret);
+    if (keyCache.size >= CACHE_LIMIT) keyCache.clear();
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keyCache.set(secret, key);
   }
   return key;
 }
+
+/**
+ * Tokens whose signature already verified, by realm secret and token text, until they
+ * expire. A signature stays valid for a token's whole life, so it is checked once; whether
+ * the session still exists is checked on every use by the caller. Any change to the token
+ * text (tampering) misses the cache and is verified in full.
+ */
+const verified = new Map<string, { claims: Record<string, unknown>; exp: number }>();
 
 /** The user fields a token carries. */
 export interface TokenUser {
@@ -66,14 +78,38 @@ export async function signLoginToken(sql: Sql, realm: RealmRow, user: TokenUser,
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setAudience(realm.id)
-    .sign(realmKey(realm.jwt_secret));
+    .sign(await realmKey(realm.jwt_secret));
 }
 
-/** Verifies a token of `realm` (HS256 only, `exp` enforced with 30 s skew); undefined when invalid. */
-export async function verifyLoginToken(realm: RealmRow, token: string): Promise<Record<string, unknown> | undefined> {
+/** Allowed clock skew when checking `exp`, seconds. */
+const CLOCK_TOLERANCE = 30;
+
+/**
+ * Verifies a token of `realm` (HS256 only, `aud` = the realm, `exp` enforced with 30 s
+ * skew); undefined when invalid. `now` is unix seconds.
+ */
+export async function verifyLoginToken(realm: RealmRow, token: string, now = Date.now() / 1000): Promise<Record<string, unknown> | undefined> {
+  const cacheKey = `${realm.id}\u0000${realm.jwt_secret}\u0000${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit) {
+    if (hit.exp + CLOCK_TOLERANCE > now) return hit.claims;
+    verified.delete(cacheKey);
+    return undefined;
+  }
   try {
-    const { payload } = await jwtVerify(token, realmKey(realm.jwt_secret), { algorithms: ["HS256"], audience: realm.id, clockTolerance: 30 });
-    return payload as Record<string, unknown>;
+    const { payload } = await jwtVerify(token, await realmKey(realm.jwt_secret), {
+      algorithms: ["HS256"],
+      audience: realm.id,
+      clockTolerance: CLOCK_TOLERANCE,
+      currentDate: new Date(now * 1000),
+    });
+    const claims = payload as Record<string, unknown>;
+    if (typeof claims.exp === "number") {
+      // Oldest first out: Map keeps insertion order.
+      if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
+      verified.set(cacheKey, { claims, exp: claims.exp });
+    }
+    return claims;
   } catch {
     return undefined;
   }

@@ -5,7 +5,6 @@
  */
 import type { UserTokenOperations } from "./api.ts";
 import type { JsonObject } from "./context.ts";
-import { sha256Hex } from "./crypto.ts";
 import { CoreError } from "./errors.ts";
 import { randomBase62 } from "./ids.ts";
 import { rejectUnknownParams, wrapper } from "./params.ts";
@@ -48,7 +47,7 @@ function tokenJson(id: string, row: UserTokenRow): JsonObject {
 
 async function findToken(rt: Runtime, realmId: string, token: unknown): Promise<{ row: UserTokenRow; hash: string } | undefined> {
   if (typeof token !== "string" || !TOKEN.test(token)) return undefined;
-  const hash = await sha256Hex(token);
+  const hash = await rt.sha256(token);
   const row = rt.db.get<UserTokenRow>("SELECT * FROM user_tokens WHERE token_hash = ? AND realm_id = ? AND expires_at > ?", hash, realmId, seconds(rt.clock()));
   return row ? { row, hash } : undefined;
 }
@@ -91,7 +90,7 @@ export function userTokenOperations(rt: Runtime): UserTokenOperations {
       const attrs = readUserAttributes(wrapper(params, "user_token"), realm, true, ALLOWED);
       const passwordHash = attrs.password ? await rt.hasher.hash(attrs.password) : null;
       const token = `utk_${randomBase62(22, rt.random)}`;
-      const hash = await sha256Hex(token);
+      const hash = await rt.sha256(token);
       const now = seconds(rt.clock());
       const row = rt.db.write((sql) => {
         // Early feedback: a token for a taken username could never be converted.

@@ -4,7 +4,6 @@
  */
 import type { UserOperations } from "./api.ts";
 import type { CallContext, JsonObject, Params } from "./context.ts";
-import { sha256Hex } from "./crypto.ts";
 import { generateApiKey, readApiKey } from "./credentials.ts";
 import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
@@ -365,7 +364,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const now = nowSeconds(rt);
       // Keys carry ≥ 128 random bits, so one SHA-256 lookup is both fast and safe; the
       // comparison is an index seek on the hash, which leaks nothing about the key.
-      const hash = await sha256Hex(apiKey!);
+      const hash = await rt.sha256(apiKey!);
       const user = rt.db.get<UserRow>(
         `SELECT t.*, ${MEMBERSHIP_COUNT} FROM credentials c JOIN users t ON t.id = c.user_id
          WHERE c.secret_hash = ? AND c.credential_type = 'api_key' AND c.realm_id = ?`,
@@ -397,7 +396,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
       const token = `kpw_${randomBase62(22, rt.random)}`;
-      const hash = await sha256Hex(token);
+      const hash = await rt.sha256(token);
       const now = nowSeconds(rt);
       const json = rt.db.write((sql) => {
         const user = requireUser(sql, realm.id, params.id, now);
@@ -429,7 +428,7 @@ export function userOperations(rt: Runtime): UserOperations {
       if (typeof token !== "string" || token === "") p.add("token", "can't be blank");
       const password = checkPassword(attrs, p, true, passwordPolicyOf(realm));
       p.throwIfAny();
-      const tokenHash = await sha256Hex(token as string);
+      const tokenHash = await rt.sha256(token as string);
       const passwordHash = await rt.hasher.hash(password!);
       const now = nowSeconds(rt);
       // `--` means "the user owning the token".
