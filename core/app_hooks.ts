@@ -181,7 +181,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
       const request = readRequestInfo(params);
       const id = rt.ids.next("hk");
       const secret = `hks_${randomBase62(40, rt.random)}`;
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         sql.run(
           "INSERT INTO app_hooks (id, realm_id, state, hook_type, event_types, destination, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
           id,
@@ -206,7 +206,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
       rejectUnknownParams(params, ["app_hook"]);
       const attrs = readAttributes(params, false);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const current = requireHook(sql, params.id);
         const sets: string[] = [];
         const args: SqlValue[] = [];
@@ -236,7 +236,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, []);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => deleteHook(sql, rt, ctx, request, requireHook(sql, params.id)));
+      await rt.db.write((sql) => deleteHook(sql, rt, ctx, request, requireHook(sql, params.id)));
     },
   };
 }

@@ -157,7 +157,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       const { state, settings } = readWrapper(params, type!, DEFAULTS[type!], true);
       const request = readRequestInfo(params);
       const id = rt.ids.next("ap");
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         if (sql.get("SELECT 1 FROM auth_providers WHERE realm_id = ? AND provider_type = ?", realm.id, type!)) {
           throw new CoreError("auth_provider.taken", { provider_type: ["the realm already has a provider of this type"] });
         }
@@ -185,7 +185,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       const current = requireProvider(rt.db, realm.id, params.id);
       const { state, settings } = readWrapper(params, current.provider_type, JSON.parse(current.settings) as Record<string, unknown>, false);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const again = requireProvider(sql, realm.id, current.id);
         sql.run("UPDATE auth_providers SET state = ?, settings = ? WHERE id = ?", state ?? again.state, JSON.stringify(settings), again.id);
         realmsChanged(rt); // the realm row carries the password rules
@@ -200,7 +200,7 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requireProvider(sql, realm.id, params.id);
         sql.run("DELETE FROM auth_providers WHERE id = ?", current.id);
         realmsChanged(rt); // the realm row carries the password rules

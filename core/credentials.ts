@@ -118,7 +118,7 @@ export function credentialOperations(rt: Runtime): CredentialOperations {
       if (type === "api_key" && user.user_type !== "api") throw new CoreError("validation_failed", { credential_type: ["api_key is only for api users"] });
       const secret = await secretFor(realm, type!, attrs, p);
       const id = rt.ids.next("crd");
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         if (type === "password" && sql.get("SELECT 1 FROM credentials WHERE user_id = ? AND credential_type = 'password'", userId)) {
           throw new CoreError("validation_failed", { credential_type: ["the user already has a password; update it instead"] });
         }
@@ -148,7 +148,7 @@ export function credentialOperations(rt: Runtime): CredentialOperations {
       p.throwIfAny();
       const current = requireCredential(rt.db, realm.id, params.id);
       const secret = await secretFor(realm, current.credential_type, attrs, p);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const again = requireCredential(sql, realm.id, current.id);
         sql.run("UPDATE credentials SET secret_hash = ? WHERE id = ?", secret.hash, again.id);
         // A new password ends the user's sessions at once.
@@ -164,7 +164,7 @@ export function credentialOperations(rt: Runtime): CredentialOperations {
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requireCredential(sql, realm.id, params.id);
         sql.run("DELETE FROM credentials WHERE id = ?", current.id);
         if (current.credential_type === "password") sql.run("DELETE FROM sessions WHERE user_id = ?", current.user_id);

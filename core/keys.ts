@@ -93,7 +93,7 @@ export class KeyRing {
     return {
       create: (input) => this.create(input),
       list: async () => this.list(),
-      revoke: async (id) => this.revoke(id),
+      revoke: (id) => this.revoke(id),
     };
   }
 
@@ -117,7 +117,7 @@ export class KeyRing {
     const hash = await rt.sha256(parsed.secret);
     const createdAt = seconds(rt.clock());
     try {
-      rt.db.write((sql) =>
+      await rt.db.write((sql) =>
         sql.run(
           "INSERT INTO api_keys (id, secret_hash, permissions, name, created_at) VALUES (?, ?, ?, ?, ?)",
           parsed.id,
@@ -157,9 +157,9 @@ export class KeyRing {
     }));
   }
 
-  revoke(id: string): void {
+  async revoke(id: string): Promise<void> {
     const rt = this.#rt();
-    const changed = rt.db.write((sql) => sql.run("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", seconds(rt.clock()), id));
+    const changed = await rt.db.write((sql) => sql.run("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", seconds(rt.clock()), id));
     if (changed === 0) throw new CoreError("validation_failed", { id: ["is not an active key"] });
     this.#cache.clear();
   }

@@ -79,7 +79,7 @@ export async function passwordLogin(
   // Always verify against some hash, so unknown users cost the same time as known ones.
   const matches = await rt.hasher.verify(hash ?? (await rt.dummyHash()), password);
   if (!matches || !hash || !user || user.state !== "active") {
-    rt.db.write((sql) => {
+    await rt.db.write((sql) => {
       recordFailure(sql, keys, now, rt.throttle.windowSeconds);
       writeEvent(sql, rt, ctx, request, "user.login.failed", { ...subjects, realm_id: realm.id, user_id: user?.id ?? null });
     });
@@ -87,7 +87,7 @@ export async function passwordLogin(
     throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });
   }
 
-  const session = rt.db.write((sql) => {
+  const session = await rt.db.write((sql) => {
     clearThrottle(sql, userKey);
     sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id);
     const started = startSession(sql, rt, realm, user, request, now);
@@ -107,7 +107,7 @@ export async function passwordLogin(
 async function upgradeHash(rt: Runtime, userId: string, oldHash: string, password: string): Promise<void> {
   try {
     const fresh = await rt.hasher.hash(password);
-    rt.db.write((sql) =>
+    await rt.db.write((sql) =>
       sql.run("UPDATE credentials SET secret_hash = ? WHERE user_id = ? AND credential_type = 'password' AND secret_hash = ?", fresh, userId, oldHash),
     );
   } catch (err) {

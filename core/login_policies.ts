@@ -159,9 +159,9 @@ export function loginPolicyOperations(rt: Runtime, domain: string | undefined): 
   const json = (row: LoginPolicyRow) => loginPolicyJson(row, domain);
   const subjects = (row: LoginPolicyRow) => ({ realm_id: row.realm_id, login_policy_id: row.id });
 
-  function save(params: Params, fn: (sql: Sql) => LoginPolicyRow): JsonObject {
+  async function save(params: Params, fn: (sql: Sql) => LoginPolicyRow): Promise<JsonObject> {
     try {
-      return json(rt.db.write(fn));
+      return json(await rt.db.write(fn));
     } catch (err) {
       // The UNIQUE index is the arbiter for concurrent creates of one subdomain.
       if (isUniqueViolation(err)) throw subdomainTaken();
@@ -250,7 +250,7 @@ export function loginPolicyOperations(rt: Runtime, domain: string | undefined): 
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requirePolicy(sql, realm.id, params.id);
         sql.run("DELETE FROM login_policies WHERE id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "login_policy.deleted", subjects(current));

@@ -131,7 +131,7 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
       const id = rt.ids.next("usr");
       const now = seconds(rt.clock());
       const subjects = { login_policy_id: policy.id };
-      const { user, session } = rt.db.write((sql) => {
+      const { user, session } = await rt.db.write((sql) => {
         insertUser(sql, rt, ctx, request, realm, { id, type: "human", username: attrs.username!, attrs, passwordHash, apiKeyHash: null, now }, subjects);
         sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, id);
         const started = startSession(sql, rt, realm, { id }, request, now);
@@ -152,7 +152,7 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
       if (token.split(".").length !== 3) throw new CoreError("validation_failed", { token: ["must be the login token (a JWT)"] });
       // Logging out is idempotent: an unknown or ended session is already logged out.
       const session = await findSession(rt, realm, token, seconds(rt.clock()));
-      if (session && realm.session_type === "managed") rt.db.write((sql) => sql.run("DELETE FROM sessions WHERE id = ?", session.id));
+      if (session && realm.session_type === "managed") await rt.db.write((sql) => sql.run("DELETE FROM sessions WHERE id = ?", session.id));
       return {};
     },
   };

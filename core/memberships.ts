@@ -216,7 +216,7 @@ export function membershipOperations(rt: Runtime): MembershipOperations {
       p.throwIfAny();
       const id = rt.ids.next("mb");
       const t = now();
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const q = new Problems();
         if (!sql.get("SELECT 1 FROM users WHERE id = ? AND realm_id = ?", userId as string, realm.id)) q.add("user_id", "is not a user of this realm");
         const org = orgId === null || orgId === "" ? null : (orgId as string);
@@ -254,7 +254,7 @@ export function membershipOperations(rt: Runtime): MembershipOperations {
       const realm = resolveRealm(rt, ctx, params, "membership");
       const { permissions, expires_at, custom } = readWrapper(params, false);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const current = requireMembership(sql, realm.id, params.id, now());
         const sets: string[] = [];
         const args: SqlValue[] = [];
@@ -282,7 +282,7 @@ export function membershipOperations(rt: Runtime): MembershipOperations {
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requireMembership(sql, realm.id, params.id, now());
         sql.run("DELETE FROM memberships WHERE id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "membership.deleted", subjects(current));

@@ -114,7 +114,7 @@ export function orgOperations(rt: Runtime): OrgOperations {
       const attrs = readAttributes(wrapper(params, "org"), true);
       const request = readRequestInfo(params);
       const id = rt.ids.next("org");
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         sql.run(
           "INSERT INTO orgs (id, realm_id, name, state, reference, custom, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
           id,
@@ -137,7 +137,7 @@ export function orgOperations(rt: Runtime): OrgOperations {
       const realm = resolveRealm(rt, ctx, params, "org");
       const attrs = readAttributes(wrapper(params, "org"), false);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const current = requireOrg(sql, realm.id, params.id);
         const sets: string[] = [];
         const args: SqlValue[] = [];
@@ -158,7 +158,7 @@ export function orgOperations(rt: Runtime): OrgOperations {
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requireOrg(sql, realm.id, params.id);
         const memberships = sql.all<{ id: string; user_id: string }>("SELECT id, user_id FROM memberships WHERE org_id = ? ORDER BY id", current.id);
         for (const m of memberships)

@@ -63,7 +63,7 @@ export function openRampart(deps: OpenOptions): OpenRampart {
   const random = deps.random ?? webRandom;
   const ids = new IdGenerator(clock, random);
   const db = new SqliteStore(deps.database, deps.synchronous ?? "FULL");
-  const accountId = db.write((sql) => {
+  const accountId = db.writeSync((sql) => {
     const row = sql.get<{ id: string }>("SELECT id FROM account LIMIT 1");
     if (row) return row.id;
     const id = ids.next("org");

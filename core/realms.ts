@@ -228,7 +228,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
       const id = rt.ids.next("rl");
       const secret = `jsk_${randomBase62(43, rt.random)}`;
       const now = seconds(rt.clock());
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         sql.run(
           `INSERT INTO realms (id, name, state, reference, custom, username_validation_human, require_unique_emails, api_key_prefix,
              api_key_policy, api_key_minutes, session_type, session_minutes, jwt_data, jwt_secret, created_at)
@@ -260,7 +260,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
       rejectUnknownParams(params, ["realm"]);
       const attrs = readAttributes(wrapper(params, "realm"), false);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const current = getRealmRow(sql, params.id);
         const sets: string[] = [];
         const args: SqlValue[] = [];
@@ -281,7 +281,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, []);
       const request = readRequestInfo(params);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = getRealmRow(sql, params.id);
         if (current.state !== "inactive")
           throw new CoreError("realm.not_inactive", { base: ["Only an inactive realm can be deleted; set its state to inactive first"] });
@@ -297,7 +297,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, []);
       const request = readRequestInfo(params);
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         const current = getRealmRow(sql, params.id);
         // Children first (users would cascade to most of them anyway).
         for (const table of ["sessions", "password_tokens", "user_tokens", "memberships", "credentials", "users", "orgs"]) {

@@ -196,7 +196,7 @@ export function sessionOperations(rt: Runtime): SessionOperations {
       p.throwIfAny();
       const request = readRequestInfo(params, "session");
       const t = now();
-      const { session, user } = rt.db.write((sql) => {
+      const { session, user } = await rt.db.write((sql) => {
         const user = loadUser(sql, realm.id, attrs.user_id as string, t);
         if (!user) throw new CoreError("validation_failed", { user_id: ["is not a user of this realm"] });
         if (user.state !== "active") throw new CoreError("validation_failed", { user_id: ["is not an active user"] });
@@ -216,7 +216,7 @@ export function sessionOperations(rt: Runtime): SessionOperations {
       const { realm, session } = await requireSession(ctx, params);
       if (realm.session_type === "unmanaged")
         throw new CoreError("session.not_found", { base: ["Unmanaged realms do not store sessions; their tokens expire on their own"] });
-      rt.db.write((sql) => sql.run("DELETE FROM sessions WHERE id = ?", session.id));
+      await rt.db.write((sql) => sql.run("DELETE FROM sessions WHERE id = ?", session.id));
     },
   };
 }

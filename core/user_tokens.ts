@@ -92,7 +92,7 @@ export function userTokenOperations(rt: Runtime): UserTokenOperations {
       const token = `utk_${randomBase62(22, rt.random)}`;
       const hash = await rt.sha256(token);
       const now = seconds(rt.clock());
-      const row = rt.db.write((sql) => {
+      const row = await rt.db.write((sql) => {
         // Early feedback: a token for a taken username could never be converted.
         checkUnique(sql, realm, null, attrs.username, attrs.email);
         sql.run(

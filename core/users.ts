@@ -277,7 +277,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const username = attrs.username ?? `api-${randomBase62(16, rt.random).toLowerCase()}`;
       const id = rt.ids.next("usr");
       const now = nowSeconds(rt);
-      const json = rt.db.write((sql) => {
+      const json = await rt.db.write((sql) => {
         if (tokenHash !== undefined) consumeUserToken(sql, tokenHash, now);
         insertUser(sql, rt, ctx, request, realm, { id, type, username, attrs, passwordHash, apiKeyHash: apiKey?.hash ?? null, now });
         return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
@@ -327,7 +327,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const realm = resolveRealm(rt, ctx, params);
       const request = readRequestInfo(params);
       const now = nowSeconds(rt);
-      rt.db.write((sql) => {
+      await rt.db.write((sql) => {
         const current = requireUser(sql, realm.id, params.id, now);
         sql.run("DELETE FROM users WHERE id = ?", current.id);
         writeEvent(sql, rt, ctx, request, "user.deleted", { realm_id: realm.id, user_id: current.id });
@@ -379,7 +379,7 @@ export function userOperations(rt: Runtime): UserOperations {
       rt.metrics.login("api_key", "succeeded");
       // The hot path writes nothing: last_login_at is refreshed at most once a day.
       if (user.last_login_at === null || user.last_login_at < now - KEY_LOGIN_RECORD_SECONDS) {
-        rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));
+        await rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));
         user.last_login_at = now;
       }
       const json = fullUserJson(rt.db, user, now, readExpands(params, undefined, ["memberships"]).has("memberships"));
@@ -398,7 +398,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const token = `kpw_${randomBase62(22, rt.random)}`;
       const hash = await rt.sha256(token);
       const now = nowSeconds(rt);
-      const json = rt.db.write((sql) => {
+      const json = await rt.db.write((sql) => {
         const user = requireUser(sql, realm.id, params.id, now);
         if (user.user_type !== "human") throw new CoreError("validation_failed", { user_type: ["api users have no password"] });
         sql.run(
@@ -433,7 +433,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const now = nowSeconds(rt);
       // `--` means "the user owning the token".
       const u = params.id === "--" ? undefined : params.id;
-      const outcome = rt.db.write((sql) => {
+      const outcome = await rt.db.write((sql) => {
         const owner = u === undefined ? undefined : requireUser(sql, realm.id, u, now);
         // One atomic statement consumes the token: exactly one concurrent caller wins.
         const consumed = sql.get<{ user_id: string }>(

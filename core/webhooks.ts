@@ -226,7 +226,7 @@ export class DeliveryWorker {
         if (started >= free) break;
         if (this.#inFlight.has(row.id)) continue;
         if (row.hook_state !== "active" || row.destination === null) {
-          this.#rt.db.write((sql) => sql.run("UPDATE deliveries SET state = 'canceled' WHERE id = ? AND state = 'in_progress'", row.id));
+          this.#rt.db.writeSync((sql) => sql.run("UPDATE deliveries SET state = 'canceled' WHERE id = ? AND state = 'in_progress'", row.id));
           continue;
         }
         const host = hostOf(row.destination);
@@ -252,7 +252,7 @@ export class DeliveryWorker {
   async #attempt(delivery: DeliveryRow, hook: HookRow): Promise<void> {
     const body = this.#options.eventBody(delivery.event_id);
     if (body === undefined) {
-      this.#finish(delivery, hook, "failed", "event no longer exists");
+      await this.#finish(delivery, hook, "failed", "event no longer exists");
       return;
     }
     const controller = new AbortController();
@@ -291,10 +291,10 @@ export class DeliveryWorker {
       this.#controllers.delete(controller);
     }
     if (result === "aborted") return; // shutdown: left in_progress for the next start
-    this.#finish(delivery, hook, ok ? "completed" : "retry", result);
+    await this.#finish(delivery, hook, ok ? "completed" : "retry", result);
   }
 
-  #finish(delivery: DeliveryRow, hook: HookRow, outcome: "completed" | "failed" | "retry", result: string): void {
+  async #finish(delivery: DeliveryRow, hook: HookRow, outcome: "completed" | "failed" | "retry", result: string): Promise<void> {
     const now = seconds(this.#rt.clock());
     const attempts = delivery.attempts + 1;
     let state: DeliveryRow["state"] = outcome === "completed" ? "completed" : outcome === "failed" ? "failed" : "in_progress";
@@ -305,7 +305,7 @@ export class DeliveryWorker {
     }
     this.#rt.metrics.webhookAttempt(state === "in_progress" ? "retry" : state === "completed" ? "completed" : "failed");
     try {
-      this.#rt.db.write((sql) =>
+      await this.#rt.db.write((sql) =>
         sql.run(
           `UPDATE deliveries SET state = ?, attempts = ?, last_attempt_at = ?, last_destination = ?, last_result = ?, next_attempt_at = ?
            WHERE id = ? AND state = 'in_progress'`,

@@ -40,9 +40,9 @@ export function storageContract(driver: string, open: DriverFactory): void {
 
     test("write() commits on return and rolls back everything on throw", () => {
       const { store, done } = fresh();
-      store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 1));
+      store.writeSync((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 1));
       assert.throws(() =>
-        store.write((sql) => {
+        store.writeSync((sql) => {
           sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_b", 1);
           throw new Error("boom");
         }),
@@ -56,10 +56,10 @@ export function storageContract(driver: string, open: DriverFactory): void {
 
     test("a unique violation is recognised and leaves nothing written", () => {
       const { store, done } = fresh();
-      store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 1));
+      store.writeSync((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 1));
       let caught: unknown;
       try {
-        store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 2));
+        store.writeSync((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 2));
       } catch (err) {
         caught = err;
       }
@@ -82,9 +82,55 @@ export function storageContract(driver: string, open: DriverFactory): void {
       done();
     });
 
+    test("concurrent writes share one commit; each resolves only after it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "rampart-store-"));
+      const db = open(join(dir, "s.db"));
+      let commits = 0;
+      const counting: SqliteDatabase = {
+        prepare: (text) => db.prepare(text),
+        exec: (text) => {
+          if (text === "COMMIT") commits++;
+          return db.exec(text);
+        },
+        close: () => db.close(),
+      };
+      const store = new SqliteStore(counting);
+      commits = 0;
+      const writes = Array.from({ length: 10 }, (_, i) => store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", `org_${i}`, i)));
+      assert.equal(store.get<{ n: number }>("SELECT count(*) AS n FROM account")?.n, 0, "nothing is visible before the commit");
+      assert.deepEqual(await Promise.all(writes), Array(10).fill(1));
+      assert.equal(commits, 1, "one COMMIT for the group");
+      assert.equal(store.get<{ n: number }>("SELECT count(*) AS n FROM account")?.n, 10);
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("a write that throws inside a group rolls back alone; the others commit", async () => {
+      const { store, done } = fresh();
+      const results = await Promise.allSettled([
+        store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 1)),
+        store.write((sql) => {
+          sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_b", 1);
+          throw new Error("boom");
+        }),
+        store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_a", 2)),
+        store.write((sql) => sql.run("INSERT INTO account (id, created_at) VALUES (?, ?)", "org_c", 1)),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "rejected", "rejected", "fulfilled"],
+      );
+      assert.equal(isUniqueViolation((results[2] as PromiseRejectedResult).reason), true);
+      assert.deepEqual(
+        store.all<{ id: string }>("SELECT id FROM account ORDER BY id").map((r) => r.id),
+        ["org_a", "org_c"],
+      );
+      done();
+    });
+
     test("foreign keys cascade: deleting a realm deletes its users", () => {
       const { store, done } = fresh();
-      store.write((sql) => {
+      store.writeSync((sql) => {
         sql.run(
           `INSERT INTO realms (id, name, state, custom, username_validation_human, require_unique_emails, api_key_policy, api_key_minutes, session_type, session_minutes, jwt_data, jwt_secret, created_at)
            VALUES ('rl_1', 'r', 'inactive', '{}', 'standard', 1, 'hash', 0, 'managed', 360, '[]', 'jsk', 1)`,
