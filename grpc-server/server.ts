@@ -143,11 +143,7 @@ function unaryHandler(
  * Gives every call (Rampart, health and reflection alike) a fresh request id: recorded for
  * the handler, sent in the initial metadata and repeated in the trailers of errors.
  */
-function requestIdInterceptor(
-  requestIds: WeakMap<grpc.Metadata, string>,
-  logger: Logger,
-  onCallEnd: GrpcServerOptions["onCallEnd"],
-): grpc.ServerInterceptor {
+function requestIdInterceptor(requestIds: WeakMap<grpc.Metadata, string>, logger: Logger, onCallEnd: GrpcServerOptions["onCallEnd"]): grpc.ServerInterceptor {
   return (descriptor, next) => {
     const requestId = newRequestId();
     const started = performance.now();
