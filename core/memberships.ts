@@ -51,15 +51,31 @@ export function membershipJson(row: MembershipRow): JsonObject {
   };
 }
 
-/** A user's live memberships, each embedding its `org` (null when org-less): two queries. */
+/** A user's live memberships, each embedding its `org` (null when org-less): one query. */
 export function membershipsOfUser(sql: Sql, userId: string, now: number): JsonObject[] {
-  const rows = sql.all<MembershipRow>(`SELECT t.* FROM memberships t WHERE t.user_id = ? AND ${LIVE} ORDER BY t.id`, userId, now);
-  const orgs = sql.all<OrgRow>(`SELECT o.* FROM orgs o WHERE o.id IN (SELECT t.org_id FROM memberships t WHERE t.user_id = ? AND ${LIVE})`, userId, now);
-  const byId = new Map(orgs.map((o) => [o.id, o]));
-  return rows.map((m) => {
-    const org = m.org_id ? byId.get(m.org_id) : undefined;
-    return { ...membershipJson(m), org: org ? orgJson(org) : null };
-  });
+  const rows = sql.all<
+    MembershipRow & { o_id: string | null; o_name: string; o_state: OrgRow["state"]; o_reference: string | null; o_custom: string; o_created_at: number }
+  >(
+    `SELECT t.*, o.id AS o_id, o.name AS o_name, o.state AS o_state, o.reference AS o_reference, o.custom AS o_custom, o.created_at AS o_created_at
+     FROM memberships t LEFT JOIN orgs o ON o.id = t.org_id WHERE t.user_id = ? AND ${LIVE} ORDER BY t.id`,
+    userId,
+    now,
+  );
+  return rows.map((m) => ({
+    ...membershipJson(m),
+    org:
+      m.o_id === null
+        ? null
+        : orgJson({
+            id: m.o_id,
+            realm_id: m.realm_id,
+            name: m.o_name,
+            state: m.o_state,
+            reference: m.o_reference,
+            custom: m.o_custom,
+            created_at: m.o_created_at,
+          }),
+  }));
 }
 
 /** An org's live memberships, each embedding its `user`: two queries. */
