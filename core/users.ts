@@ -177,27 +177,60 @@ export interface NewUser {
  * Inserts a user and its credentials and records `user.created` (plus `subjects`), after
  * the uniqueness checks. Call inside a write transaction.
  */
-export function insertUser(sql: Sql, rt: Runtime, ctx: CallContext, request: RequestInfo, realm: RealmRow, user: NewUser, subjects: EventSubjects = {}): void {
+export function insertUser(
+  sql: Sql,
+  rt: Runtime,
+  ctx: CallContext,
+  request: RequestInfo,
+  realm: RealmRow,
+  user: NewUser,
+  subjects: EventSubjects = {},
+): JsonObject {
   const { id, attrs, now } = user;
   checkUnique(sql, realm, null, user.username, attrs.email);
+  const row: UserRow = {
+    id,
+    realm_id: realm.id,
+    user_type: user.type,
+    state: attrs.state ?? "active",
+    username: user.username,
+    email: attrs.email ?? null,
+    first_name: attrs.first_name ?? null,
+    last_name: attrs.last_name ?? null,
+    reference: attrs.reference ?? null,
+    custom: JSON.stringify(attrs.custom ?? {}),
+    created_at: now,
+    last_login_at: null,
+    membership_count: 0,
+  };
   sql.run(
     `INSERT INTO users (id, realm_id, user_type, state, username, email, first_name, last_name, reference, custom, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id,
-    realm.id,
-    user.type,
-    attrs.state ?? "active",
-    user.username,
-    attrs.email ?? null,
-    attrs.first_name ?? null,
-    attrs.last_name ?? null,
-    attrs.reference ?? null,
-    JSON.stringify(attrs.custom ?? {}),
-    now,
+    row.id,
+    row.realm_id,
+    row.user_type,
+    row.state,
+    row.username,
+    row.email,
+    row.first_name,
+    row.last_name,
+    row.reference,
+    row.custom,
+    row.created_at,
   );
-  if (user.passwordHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "password", user.passwordHash, now);
-  if (user.apiKeyHash) sql.run(CREDENTIAL_INSERT, rt.ids.next("crd"), realm.id, id, "api_key", user.apiKeyHash, now);
+  const credentials: { id: string; credential_type: string }[] = [];
+  for (const [type, hash] of [
+    ["password", user.passwordHash],
+    ["api_key", user.apiKeyHash],
+  ] as const) {
+    if (!hash) continue;
+    const credential = { id: rt.ids.next("crd"), credential_type: type };
+    sql.run(CREDENTIAL_INSERT, credential.id, realm.id, id, type, hash, now);
+    credentials.push(credential);
+  }
   writeEvent(sql, rt, ctx, request, "user.created", { ...subjects, realm_id: realm.id, user_id: id });
+  // The Get JSON of the new user, from what was just written (no read-back).
+  return userJson(row, { custom: true, credentials });
 }
 
 /** Replaces (or adds) the user's password hash and ends their sessions. */
@@ -279,8 +312,7 @@ export function userOperations(rt: Runtime): UserOperations {
       const now = nowSeconds(rt);
       const json = await rt.db.write((sql) => {
         if (tokenHash !== undefined) consumeUserToken(sql, tokenHash, now);
-        insertUser(sql, rt, ctx, request, realm, { id, type, username, attrs, passwordHash, apiKeyHash: apiKey?.hash ?? null, now });
-        return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
+        return insertUser(sql, rt, ctx, request, realm, { id, type, username, attrs, passwordHash, apiKeyHash: apiKey?.hash ?? null, now });
       });
       // The key is shown once, in this response only.
       if (apiKey) json.api_key = apiKey.key;
@@ -510,7 +542,7 @@ export function importUserOperation(rt: Runtime): (ctx: CallContext, params: Par
     const request = readRequestInfo(params);
     const id = rt.ids.next("usr");
     const now = nowSeconds(rt);
-    return rt.db.write((sql) => {
+    return rt.db.write((sql) =>
       insertUser(sql, rt, ctx, request, realm, {
         id,
         type: "human",
@@ -519,8 +551,7 @@ export function importUserOperation(rt: Runtime): (ctx: CallContext, params: Par
         passwordHash: (passwordHash as string | null | undefined) ?? null,
         apiKeyHash: null,
         now,
-      });
-      return fullUserJson(sql, requireUser(sql, realm.id, id, now), now);
-    });
+      }),
+    );
   };
 }
