@@ -3,28 +3,25 @@
  * and returns the operations every surface calls.
  */
 import type { Rampart } from "./api.ts";
-import type { Logger, MetricsSink, RampartDeps, ThrottleSettings } from "./deps.ts";
-import { eventOperations } from "./events.ts";
-import { IdGenerator, randomBase62, webRandom } from "./ids.ts";
-import { KeyRing } from "./keys.ts";
-import { realmOperations } from "./realms.ts";
-import type { Runtime } from "./runtime.ts";
-import { seconds } from "./runtime.ts";
-import { SqliteStore } from "./storage/sqlite.ts";
-import { sha256Hex } from "./crypto.ts";
-import { importUserOperation, userOperations } from "./users.ts";
-import type { CallContext, JsonObject, Params } from "./context.ts";
-import { newRequestId } from "./ids.ts";
-import { orgOperations } from "./orgs.ts";
-import { membershipOperations } from "./memberships.ts";
-import { credentialOperations } from "./credentials.ts";
-import { sessionOperations } from "./sessions.ts";
-import { userTokenOperations } from "./user_tokens.ts";
-import { loginPolicyOperations } from "./login_policies.ts";
-import { authProviderOperations } from "./auth_providers.ts";
-import { loginRocketOperations } from "./login_rocket.ts";
 import { appHookOperations, loadActiveHooks } from "./app_hooks.ts";
-import { eventBody } from "./events.ts";
+import { authProviderOperations } from "./auth_providers.ts";
+import type { CallContext, JsonObject, Params } from "./context.ts";
+import { credentialOperations } from "./credentials.ts";
+import { sha256Hex } from "./crypto.ts";
+import type { Logger, MetricsSink, RampartDeps, ThrottleSettings } from "./deps.ts";
+import { eventBody, eventOperations } from "./events.ts";
+import { IdGenerator, newRequestId, randomBase62, webRandom } from "./ids.ts";
+import { KeyRing } from "./keys.ts";
+import { loginPolicyOperations } from "./login_policies.ts";
+import { loginRocketOperations } from "./login_rocket.ts";
+import { membershipOperations } from "./memberships.ts";
+import { orgOperations } from "./orgs.ts";
+import { realmOperations } from "./realms.ts";
+import { type Runtime, seconds } from "./runtime.ts";
+import { sessionOperations } from "./sessions.ts";
+import { SqliteStore } from "./storage/sqlite.ts";
+import { userTokenOperations } from "./user_tokens.ts";
+import { importUserOperation, userOperations } from "./users.ts";
 import { type ActiveHook, DeliveryWorker } from "./webhooks.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
