@@ -9,7 +9,7 @@ import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
-import { listPage, readPageRequest } from "./lists.ts";
+import { BY_ID, listPage, readPageRequest } from "./lists.ts";
 import { optEnum, optString, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { getRealmRow } from "./realms.ts";
 import { readRequestInfo, type RequestInfo } from "./request_info.ts";
@@ -145,7 +145,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
     async list(ctx, params) {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, ["after", "max_results", "sort", "direction", "state"]);
-      const page = readPageRequest(params, { sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc" });
+      const page = readPageRequest(params, BY_ID);
       const p = new Problems();
       const where: string[] = [];
       const args: SqlValue[] = [];
@@ -160,11 +160,7 @@ export function appHookOperations(rt: Runtime): AppHookOperations {
         where.push("t.realm_id = ?");
         args.push(params.realm_id);
       }
-      const { rows, more } = listPage<AppHookRow>(
-        rt.db,
-        { table: "app_hooks", sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc", where, args },
-        page,
-      );
+      const { rows, more } = listPage<AppHookRow>(rt.db, { table: "app_hooks", where, args }, page);
       return { collection: rows.map(appHookJson), more_results: more };
     },
 

@@ -8,7 +8,7 @@ import type { JsonObject, Params } from "./context.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId } from "./ids.ts";
-import { listPage, readPageRequest } from "./lists.ts";
+import { BY_ID, listPage, readPageRequest } from "./lists.ts";
 import { optBool, optEnum, optInt, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { CHAR_CLASSES, type CharClass, MAX_PASSWORD, MIN_PASSWORD } from "./passwords.ts";
 import { realmsChanged, resolveRealm } from "./realms.ts";
@@ -130,12 +130,8 @@ export function authProviderOperations(rt: Runtime): AuthProviderOperations {
       await rt.authorize(ctx, "admin_realm");
       rejectUnknownParams(params, ["after", "max_results", "sort", "direction"]);
       const realm = resolveRealm(rt, ctx, params);
-      const page = readPageRequest(params, { sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc" });
-      const { rows, more } = listPage<AuthProviderRow>(
-        rt.db,
-        { table: "auth_providers", sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc", where: ["t.realm_id = ?"], args: [realm.id] },
-        page,
-      );
+      const page = readPageRequest(params, BY_ID);
+      const { rows, more } = listPage<AuthProviderRow>(rt.db, { table: "auth_providers", where: ["t.realm_id = ?"], args: [realm.id] }, page);
       return { collection: rows.map(authProviderJson), more_results: more };
     },
 

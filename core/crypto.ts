@@ -8,11 +8,3 @@ export async function sha256Hex(text: string): Promise<string> {
   for (const b of digest) hex += b.toString(16).padStart(2, "0");
   return hex;
 }
-
-/** Compares two strings in time that depends only on their lengths. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}

@@ -157,11 +157,7 @@ export function eventOperations(rt: Runtime): EventOperations {
       }
       p.throwIfAny();
       const withNotifications = readExpands(params, undefined, ["notifications"]).has("notifications");
-      const { rows, more } = listPage<EventRow>(
-        rt.db,
-        { table: "events", sorts: { id: "id" }, defaultSort: "id", defaultDirection: "desc", where, args },
-        page,
-      );
+      const { rows, more } = listPage<EventRow>(rt.db, { table: "events", where, args }, page);
       const notifications = withNotifications
         ? notificationsOf(
             rt.db,

@@ -5,6 +5,7 @@
  */
 import type { CallContext, JsonObject } from "./context.ts";
 import { CoreError } from "./errors.ts";
+import { isUniqueViolation } from "./storage/sqlite.ts";
 import { randomBase62 } from "./ids.ts";
 import type { Permission, Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
@@ -128,7 +129,7 @@ export class KeyRing {
         ),
       );
     } catch (err) {
-      if (err instanceof Error && /UNIQUE/.test(err.message)) throw new CoreError("validation_failed", { key: ["already exists"] });
+      if (isUniqueViolation(err)) throw new CoreError("validation_failed", { key: ["already exists"] });
       throw err;
     }
     return {

@@ -9,13 +9,20 @@ import { CoreError, Problems } from "./errors.ts";
 import { optEnum, optInt } from "./params.ts";
 import type { Sql } from "./storage/sqlite.ts";
 
-export interface ListSpec {
-  /** Table name (a constant from core, never from input). */
-  table: string;
-  /** Allowed sort names → column (constants). */
+/** How a list may be ordered: allowed sort names → column (constants), and the defaults. */
+export interface ListOrder {
   sorts: Record<string, string>;
   defaultSort: string;
   defaultDirection: "asc" | "desc";
+}
+
+/** The most common order: by id (creation order), oldest first. */
+export const BY_ID: ListOrder = Object.freeze({ sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc" });
+
+/** The query a page is read from. */
+export interface ListSpec {
+  /** Table name (a constant from core, never from input). */
+  table: string;
   /** SQL conditions (with `?`) and their args, already validated. */
   where: string[];
   args: SqlValue[];
@@ -32,7 +39,7 @@ export interface PageRequest {
 }
 
 /** Validates the list params common to every list. */
-export function readPageRequest(params: Params, spec: Pick<ListSpec, "sorts" | "defaultSort" | "defaultDirection">): PageRequest {
+export function readPageRequest(params: Params, spec: ListOrder): PageRequest {
   const p = new Problems();
   const max = optInt(params, "max_results", 1, 1000, p) ?? 100;
   const sortName = optEnum(params, "sort", Object.keys(spec.sorts), p) ?? spec.defaultSort;

@@ -175,11 +175,7 @@ export function loginPolicyOperations(rt: Runtime, domain: string | undefined): 
       rejectUnknownParams(params, ["after", "max_results", "sort", "direction"]);
       const realm = resolveRealm(rt, ctx, params);
       const page = readPageRequest(params, { sorts: { id: "id", name: "name" }, defaultSort: "id", defaultDirection: "asc" });
-      const { rows, more } = listPage<LoginPolicyRow>(
-        rt.db,
-        { table: "login_policies", sorts: { id: "id", name: "name" }, defaultSort: "id", defaultDirection: "asc", where: ["t.realm_id = ?"], args: [realm.id] },
-        page,
-      );
+      const { rows, more } = listPage<LoginPolicyRow>(rt.db, { table: "login_policies", where: ["t.realm_id = ?"], args: [realm.id] }, page);
       return { collection: rows.map(json), more_results: more };
     },
 

@@ -9,7 +9,7 @@ import type { SqlValue } from "./deps.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId } from "./ids.ts";
-import { listPage, readPageRequest } from "./lists.ts";
+import { BY_ID, listPage, readPageRequest } from "./lists.ts";
 import { orgJson, type OrgRow } from "./orgs.ts";
 import { optCustom, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { resolveRealm } from "./realms.ts";
@@ -158,7 +158,7 @@ export function membershipOperations(rt: Runtime): MembershipOperations {
       await rt.authorize(ctx, "read");
       rejectUnknownParams(params, LIST_PARAMS);
       const realm = resolveRealm(rt, ctx, params);
-      const page = readPageRequest(params, { sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc" });
+      const page = readPageRequest(params, BY_ID);
       const userId = params.user_id;
       const orgId = params.org_id;
       const p = new Problems();
@@ -181,11 +181,7 @@ export function membershipOperations(rt: Runtime): MembershipOperations {
         where.push("t.org_id = ?");
         args.push(orgId);
       }
-      const { rows, more } = listPage<MembershipRow>(
-        rt.db,
-        { table: "memberships", sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc", where, args },
-        page,
-      );
+      const { rows, more } = listPage<MembershipRow>(rt.db, { table: "memberships", where, args }, page);
       // Embeds: by user_id each item carries its org; by org_id its user. One query each.
       const ids = (pick: (m: MembershipRow) => string | null) => [...new Set(rows.map(pick).filter((x): x is string => x !== null))];
       const orgIds = typeof userId === "string" && userId !== "" ? ids((m) => m.org_id) : [];

@@ -93,7 +93,7 @@ export function orgOperations(rt: Runtime): OrgOperations {
         args.push(reference);
       }
       const withCustom = readExpands(params, undefined, ["custom"]).has("custom");
-      const { rows, more } = listPage<OrgRow>(rt.db, { table: "orgs", sorts: SORTS, defaultSort: "name", defaultDirection: "asc", where, args }, page);
+      const { rows, more } = listPage<OrgRow>(rt.db, { table: "orgs", where, args }, page);
       return { collection: rows.map((r) => orgJson(r, withCustom)), more_results: more };
     },
 

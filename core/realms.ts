@@ -10,7 +10,7 @@ import { deleteRealmHooks } from "./app_hooks.ts";
 import { writeEvent } from "./events.ts";
 import { isId, randomBase62 } from "./ids.ts";
 import { listPage, readPageRequest } from "./lists.ts";
-import { optBool, optCustom, optEnum, optInt, optString, readExpands, rejectUnknown, rejectUnknownParams, reqString, wrapper } from "./params.ts";
+import { topOrWrapped, optBool, optCustom, optEnum, optInt, optString, readExpands, rejectUnknown, rejectUnknownParams, reqString, wrapper } from "./params.ts";
 import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
@@ -151,11 +151,8 @@ export function getRealmRow(sql: Sql, id: unknown): RealmRow {
  * wrapper), else the realm header. Missing → 422 realm_id "is required"; unknown → 404.
  */
 export function resolveRealm(rt: Runtime, ctx: CallContext, params: Params, wrapperName?: string): RealmRow {
-  let id: unknown = params.realm_id;
-  if ((id === undefined || id === "") && wrapperName) {
-    const w = params[wrapperName];
-    if (typeof w === "object" && w !== null && !Array.isArray(w)) id = (w as Record<string, unknown>).realm_id;
-  }
+  let id: unknown = params.realm_id === "" ? undefined : params.realm_id;
+  if (id === undefined && wrapperName) id = topOrWrapped(params, wrapperName, "realm_id");
   if (id === undefined || id === null || id === "") id = ctx.realmId;
   if (id === undefined || id === null || id === "") throw new CoreError("realm.required", { realm_id: ["is required"] });
   if (typeof id !== "string") throw new CoreError("validation_failed", { realm_id: ["must be a realm id"] });
@@ -210,7 +207,7 @@ export function realmOperations(rt: Runtime): RealmOperations {
       }
       p.throwIfAny();
       const withCustom = readExpands(params, undefined, ["custom"]).has("custom");
-      const { rows, more } = listPage<RealmRow>(rt.db, { table: "realms", sorts: SORTS, defaultSort: "id", defaultDirection: "asc", where, args }, page);
+      const { rows, more } = listPage<RealmRow>(rt.db, { table: "realms", where, args }, page);
       return { collection: rows.map((r) => realmJson(r, withCustom)), more_results: more };
     },
 

@@ -14,8 +14,6 @@ export interface RequestInfo {
   client: string | null;
 }
 
-export const EMPTY_REQUEST: RequestInfo = Object.freeze({ ip: null, client: null });
-
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** True for a valid IPv4 or IPv6 literal (no zone ids, no brackets). */

@@ -8,7 +8,7 @@ import type { CallContext, JsonObject } from "./context.ts";
 import { CoreError, Problems } from "./errors.ts";
 import { writeEvent } from "./events.ts";
 import { isId } from "./ids.ts";
-import { listPage, readPageRequest } from "./lists.ts";
+import { BY_ID, listPage, readPageRequest } from "./lists.ts";
 import { membershipsOfUser } from "./memberships.ts";
 import { readExpands, rejectUnknown, rejectUnknownParams, wrapper } from "./params.ts";
 import { type RealmRow, resolveRealm } from "./realms.ts";
@@ -153,7 +153,7 @@ export function sessionOperations(rt: Runtime): SessionOperations {
       await rt.authorize(ctx, "read");
       rejectUnknownParams(params, ["user_id", "after", "max_results", "sort", "direction"]);
       const realm = resolveRealm(rt, ctx, params);
-      const page = readPageRequest(params, { sorts: { id: "id" }, defaultSort: "id", defaultDirection: "asc" });
+      const page = readPageRequest(params, BY_ID);
       if (typeof params.user_id !== "string" || params.user_id === "") throw new CoreError("validation_failed", { user_id: ["is required"] });
       const t = now();
       const user = loadUser(rt.db, realm.id, params.user_id, t);
@@ -162,9 +162,6 @@ export function sessionOperations(rt: Runtime): SessionOperations {
         rt.db,
         {
           table: "sessions",
-          sorts: { id: "id" },
-          defaultSort: "id",
-          defaultDirection: "asc",
           where: ["t.realm_id = ?", "t.user_id = ?", "t.expires_at > ?"],
           args: [realm.id, user.id, t],
         },

@@ -269,11 +269,7 @@ export function userOperations(rt: Runtime): UserOperations {
         }
       }
       const withCustom = readExpands(params, undefined, ["custom"]).has("custom");
-      const { rows, more } = listPage<UserRow>(
-        rt.db,
-        { table: "users", sorts: SORTS, defaultSort: "id", defaultDirection: "asc", where, args, select: MEMBERSHIP_COUNT, selectArgs: [nowSeconds(rt)] },
-        page,
-      );
+      const { rows, more } = listPage<UserRow>(rt.db, { table: "users", where, args, select: MEMBERSHIP_COUNT, selectArgs: [nowSeconds(rt)] }, page);
       return { collection: rows.map((r) => userJson(r, { custom: withCustom })), more_results: more };
     },
 
