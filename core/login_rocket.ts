@@ -12,7 +12,7 @@ import { type LoginName, passwordLogin } from "./login.ts";
 import { type LoginPolicyRow, policyBySubdomain } from "./login_policies.ts";
 import { rawString, rejectUnknownParams } from "./params.ts";
 import { MAX_PASSWORD } from "./passwords.ts";
-import { getRealmRow, type RealmRow } from "./realms.ts";
+import { cachedRealm, type RealmRow } from "./realms.ts";
 import { readRequestInfo, type RequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
@@ -50,7 +50,7 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
     const sub = params.subdomain;
     const policy = typeof sub === "string" ? policyBySubdomain(rt.db, sub.toLowerCase()) : undefined;
     if (!policy) throw new CoreError("login_policy.not_found", { base: ["No app is served here"] });
-    return { policy, realm: getRealmRow(rt.db, policy.realm_id) };
+    return { policy, realm: cachedRealm(rt, policy.realm_id) };
   }
 
   /**
@@ -80,7 +80,7 @@ export function loginRocketOperations(rt: Runtime): LoginRocketOperations {
       const policy = policyBySubdomain(rt.db, subdomain.toLowerCase());
       if (!policy) return undefined;
       const settings = loginRocketSettings(rt.db, policy.realm_id);
-      const realm = getRealmRow(rt.db, policy.realm_id);
+      const realm = cachedRealm(rt, policy.realm_id);
       return {
         username_is_email: realm.username_validation_human === "email",
         policy_id: policy.id,

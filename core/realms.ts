@@ -168,7 +168,7 @@ const REALM_CACHE_MS = 5000;
 const REALM_CACHE_LIMIT = 10_000;
 
 /** The realm row, read at most once per REALM_CACHE_MS: nearly every call needs it. */
-function cachedRealm(rt: Runtime, id: string): RealmRow {
+export function cachedRealm(rt: Runtime, id: string): RealmRow {
   const now = rt.clock();
   const hit = rt.realmCache.get(id);
   if (hit && hit.until > now) return hit.row;
