@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     log(`  done in ${fmt(bulk.seconds)} s (${fmt(bulk.users / bulk.seconds)} users/s)`);
   }
 
-  log("start rampart (bin/server.ts) and seed through the HTTP API");
+  log("start rampart (dist/server.js, as npm start) and seed through the HTTP API");
   const server: RampartServer | undefined = await step("start rampart", () => startRampart({ dbPath, adminKey, synchronous: options.synchronous }));
   const seed: HttpSeed | undefined = server ? await step("HTTP seed", () => seedHttp(server.url, adminKey, 100)) : undefined;
   if (seed) {

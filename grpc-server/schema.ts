@@ -5,18 +5,20 @@
  * both always describe exactly what the generated code encodes.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createFileRegistry, fromBinary, toBinary, type DescMethod, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { PackageDefinition } from "@grpc/proto-loader";
 
-const DESCRIPTOR_SET_URL = new URL("./gen/rampart.binpb", import.meta.url);
+// Resolved through the package (not `import.meta.url`), so it is found from a bundle too.
+const DESCRIPTOR_SET_PATH = createRequire(import.meta.url).resolve("@rampart/grpc-server/gen/rampart.binpb");
 
 let bytes: Buffer | undefined;
 let registry: FileRegistry | undefined;
 
 /** The serialized FileDescriptorSet of every Rampart proto and its imports. */
 export function descriptorSetBytes(): Buffer {
-  bytes ??= readFileSync(DESCRIPTOR_SET_URL);
+  bytes ??= readFileSync(DESCRIPTOR_SET_PATH);
   return bytes;
 }
 

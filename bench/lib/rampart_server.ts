@@ -1,4 +1,5 @@
-/** Starts Rampart (`bin/server.ts`) as a child process on free 127.0.0.1 ports. */
+/** Starts Rampart as `npm start` does (the bundle of `bin/server.ts`) as a child process on free 127.0.0.1 ports. */
+import { buildServer } from "../../scripts/build.ts";
 import { freePort, sleep, spawnNode, type Child } from "./proc.ts";
 
 export interface RampartServer {
@@ -38,11 +39,13 @@ async function healthy(child: Child, url: string, timeoutMs: number): Promise<"o
 
 /** Starts the server and waits until `GET /health` answers 200 (retries once on a port race). */
 export async function startRampart(options: RampartServerOptions): Promise<RampartServer> {
+  const bundle = await buildServer();
   for (let attempt = 1; ; attempt++) {
     const httpPort = await freePort();
     let grpcPort = await freePort();
     while (grpcPort === httpPort) grpcPort = await freePort();
-    const child = spawnNode("bin/server.ts", [], {
+    const child = spawnNode(bundle, [], {
+      tsx: false,
       nodeArgs: options.nodeArgs ?? [],
       env: {
         RAMPART_DB: options.dbPath,

@@ -1,6 +1,7 @@
 /**
- * Process-level test helpers: start `bin/server.ts` (and `bin/cli.ts`) as real child
- * processes over a real SQLite file in a temp folder, on real ports.
+ * Process-level test helpers: start the server (as `npm start` does: the bundle of
+ * `bin/server.ts`, built once per test process) and `bin/cli.ts` as real child processes over
+ * a real SQLite file in a temp folder, on real ports.
  *
  * Every wait is bounded. Every child started here is remembered until it exits, so an
  * `after(killAll)` hook (plus a last-resort `exit` handler) never leaves one behind, even
@@ -16,6 +17,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { buildServer } from "../../scripts/build.ts";
 
 /** The repository root (the server and CLI run with it as cwd). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -130,13 +132,23 @@ export interface Spawned {
   exited: Promise<Exit>;
 }
 
+let bundle: Promise<string> | undefined;
+
+/** The server as `npm start` runs it: dist/server.js, built from the current sources once per test process. */
+function serverArgs(): Promise<string[]> {
+  bundle ??= buildServer();
+  return bundle.then((path) => [path]);
+}
+
+/** Spawns `node [--import tsx] <args>`: TypeScript sources through tsx, the plain-JS bundle without it. */
 function spawnTracked(args: string[], env: Record<string, string | undefined>): Spawned {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   // Keep the child's behaviour independent of how the test runner was started.
   delete fullEnv.NODE_TEST_CONTEXT;
   delete fullEnv.NODE_OPTIONS;
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: REPO_ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const loader = args[0]?.endsWith(".js") ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...loader, ...args], { cwd: REPO_ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   let out = "";
   let err = "";
@@ -193,7 +205,7 @@ export interface ServerProcess extends Spawned {
   logLines(): Record<string, unknown>[];
 }
 
-/** Starts `bin/server.ts` as a child process. */
+/** Starts the server (dist/server.js, as `npm start` does) as a child process. */
 export async function startServer(options: ServerOptions = {}): Promise<ServerProcess> {
   const dbPath = options.dbPath ?? join(makeTempDir(), "rampart.db");
   // A freshly found port can be taken by someone else before the child binds it: retry
@@ -202,7 +214,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
     const httpPort = await freePort();
     let grpcPort = await freePort();
     for (let i = 0; grpcPort === httpPort && i < 5; i++) grpcPort = await freePort();
-    const s = spawnTracked(["bin/server.ts"], {
+    const s = spawnTracked(await serverArgs(), {
       RAMPART_DB: dbPath,
       RAMPART_HOST: "127.0.0.1",
       RAMPART_HTTP_PORT: String(httpPort),
@@ -257,7 +269,7 @@ async function waitHealthy(server: ServerProcess, timeoutMs: number): Promise<"o
 /** Runs a process that is expected to exit on its own (e.g. a failing start-up). */
 export async function runServerToExit(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<Exit & { stdout: string; stderr: string }> {
   const dbDir = makeTempDir();
-  const s = spawnTracked(["bin/server.ts"], {
+  const s = spawnTracked(await serverArgs(), {
     RAMPART_DB: join(dbDir, "rampart.db"),
     RAMPART_HOST: "127.0.0.1",
     RAMPART_HTTP_PORT: "0",
