@@ -17,7 +17,7 @@ import { parseTrustedProxies } from "./client_ip.ts";
 import { registerHostedPages } from "./hosted_page_routes.ts";
 import { loginRocketRewriter } from "./login_rocket_host.ts";
 import { registerLoginRocketApi } from "./login_rocket_routes.ts";
-import { RequestLogController, loggerSettings } from "./logging.ts";
+import { RequestLogController, lazyChildLogger, loggerSettings } from "./logging.ts";
 import { decodePathId, idSegmentIndex, rawPathSegment } from "./path_id.ts";
 import { V1_ROUTES, bindOperation, type RouteSpec } from "./routes.ts";
 
@@ -78,6 +78,7 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     ...(options.loginRocketDomain ? { rewriteUrl: loginRocketRewriter(options.loginRocketDomain) } : {}),
     ...loggerSettings(options.logger),
     logController: new RequestLogController(),
+    childLoggerFactory: lazyChildLogger,
     // The server makes request ids; an incoming X-Request-ID header is not trusted.
     requestIdHeader: false,
     genReqId: () => newRequestId(),

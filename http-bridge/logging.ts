@@ -91,3 +91,77 @@ export class RequestLogController extends LogController {
     request.log.info(`Route ${request.method}:${urlForLog(request.url)} not found`);
   }
 }
+
+type LogMethod = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+
+/**
+ * A request's logger that becomes a real child logger (with the request id bound) only when
+ * something is logged at an enabled level. Fastify makes one child per request; pino's
+ * `child()` copies bindings and serializers, a measurable share of a fast request's time,
+ * and at the default levels nearly every request logs nothing.
+ */
+type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
+
+class LazyRequestLogger {
+  readonly #parent: LevelAwareLogger;
+  readonly #bindings: Record<string, unknown>;
+  readonly #options: Record<string, unknown>;
+  #child: FastifyBaseLogger | undefined;
+
+  constructor(parent: LevelAwareLogger, bindings: Record<string, unknown>, options: Record<string, unknown>) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+  }
+
+  get #real(): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    return this.#child;
+  }
+
+  #log(method: LogMethod, args: unknown[]): void {
+    // A per-request level (route `logLevel`) must be honoured, so only skip on the parent's
+    // level when none was given.
+    if (this.#child === undefined && this.#options.level === undefined && !this.#parent.isLevelEnabled(method)) return;
+    (this.#real[method] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return this.#child?.level ?? (this.#options.level as string | undefined) ?? this.#parent.level;
+  }
+  set level(value: string) {
+    this.#real.level = value;
+  }
+  isLevelEnabled(level: string): boolean {
+    return ((this.#child as LevelAwareLogger | undefined) ?? this.#parent).isLevelEnabled(level);
+  }
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): FastifyBaseLogger {
+    return this.#real.child(bindings, options);
+  }
+  fatal(...args: unknown[]): void {
+    this.#log("fatal", args);
+  }
+  error(...args: unknown[]): void {
+    this.#log("error", args);
+  }
+  warn(...args: unknown[]): void {
+    this.#log("warn", args);
+  }
+  info(...args: unknown[]): void {
+    this.#log("info", args);
+  }
+  debug(...args: unknown[]): void {
+    this.#log("debug", args);
+  }
+  trace(...args: unknown[]): void {
+    this.#log("trace", args);
+  }
+  silent(): void {}
+}
+
+/** Fastify's `childLoggerFactory`: a {@link LazyRequestLogger} per request. */
+export const lazyChildLogger: NonNullable<FastifyServerOptions["childLoggerFactory"]> = (logger, bindings, options) => {
+  // Loggers without pino's isLevelEnabled get an ordinary child.
+  if (typeof (logger as Partial<LevelAwareLogger>).isLevelEnabled !== "function") return logger.child(bindings, options);
+  return new LazyRequestLogger(logger as LevelAwareLogger, bindings, options as Record<string, unknown>) as unknown as FastifyBaseLogger;
+};

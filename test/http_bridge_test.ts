@@ -471,6 +471,52 @@ describe("http bridge", () => {
     });
   });
 
+  describe("request loggers", () => {
+    it("a request that logs nothing makes no child logger; one that logs at an enabled level logs with its request id", async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+      let children = 0;
+      // Counts the children made from the app's logger (loggerSettings wraps the one given).
+      const counting = new Proxy(logger, {
+        get(target, prop, receiver) {
+          if (prop !== "child") return Reflect.get(target, prop, receiver);
+          return (...args: Parameters<typeof logger.child>) => {
+            const appLogger = target.child(...args);
+            const origChild = appLogger.child.bind(appLogger);
+            appLogger.child = ((...a: Parameters<typeof appLogger.child>) => {
+              children++;
+              return origChild(...a);
+            }) as typeof appLogger.child;
+            return appLogger;
+          };
+        },
+      });
+      const logged = buildHttpApp(rampart, { logger: counting });
+      try {
+        await logged.ready();
+        const atReady = children; // Fastify's own, made while starting
+        for (let i = 0; i < 5; i++) assert.equal((await logged.inject({ url: "/health" })).statusCode, 200);
+        assert.equal(children - atReady, 0, "info-level request logs are off at warn: no child logger per request");
+        assert.equal(lines.length, 0);
+        // A 500 is logged at error level: the child is made then, with the request id bound.
+        const broken = buildHttpApp({ ...rampart, health: () => Promise.reject(new Error("disk on fire")) } as unknown as Rampart, { logger: counting });
+        try {
+          await broken.ready();
+          const before = children;
+          const res = await broken.inject({ url: "/health" });
+          assert.equal(res.statusCode, 500);
+          assert.equal(children - before, 1);
+          const errorLine = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 50);
+          assert.equal(errorLine?.request_id, res.headers["x-request-id"]);
+        } finally {
+          await broken.close();
+        }
+      } finally {
+        await logged.close();
+      }
+    });
+  });
+
   describe("malformed HTTP", () => {
     it("a request Node's parser rejects still gets a v1 error body and a request id", async () => {
       const reply = await new Promise<string>((resolve, reject) => {
