@@ -19,6 +19,8 @@ export function rawPathSegment(url: string, index: number): string | undefined {
 
 /** Decodes a form-encoded path segment; malformed %-encoding or invalid UTF-8 → 400. */
 export function decodePathId(segment: string): string {
+  // Ids, usernames and JWTs rarely need decoding: skip the regex and decoder for them.
+  if (!/[%+]/.test(segment)) return segment;
   try {
     return decodeURIComponent(segment.replace(/\+/g, " "));
   } catch {
