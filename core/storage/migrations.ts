@@ -213,4 +213,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_event ON deliveries(event_id, id);
   CREATE INDEX deliveries_hook ON deliveries(app_hook_id, state);
   `,
+  // 5: per-user credentials and per-org memberships are listed in id order; indexes in that
+  // order spare every user read (and org expansion) a temporary sort.
+  `
+  DROP INDEX credentials_user;
+  CREATE INDEX credentials_user ON credentials(user_id, id);
+  DROP INDEX memberships_org;
+  CREATE INDEX memberships_org ON memberships(org_id, id);
+  `,
 ];
