@@ -53,14 +53,24 @@ export function membershipJson(row: MembershipRow): JsonObject {
 
 /** A user's live memberships, each embedding its `org` (null when org-less): one query. */
 export function membershipsOfUser(sql: Sql, userId: string, now: number): JsonObject[] {
-  const rows = sql.all<
-    MembershipRow & { o_id: string | null; o_name: string; o_state: OrgRow["state"]; o_reference: string | null; o_custom: string; o_created_at: number }
-  >(
-    `SELECT t.*, o.id AS o_id, o.name AS o_name, o.state AS o_state, o.reference AS o_reference, o.custom AS o_custom, o.created_at AS o_created_at
-     FROM memberships t LEFT JOIN orgs o ON o.id = t.org_id WHERE t.user_id = ? AND ${LIVE} ORDER BY t.id`,
-    userId,
-    now,
-  );
+  type Row = MembershipRow & {
+    o_id: string | null;
+    o_name: string;
+    o_state: OrgRow["state"];
+    o_reference: string | null;
+    o_custom: string;
+    o_created_at: number;
+  };
+  // Cached until the first of them expires (or anything is written); the JSON is built anew.
+  const rows = sql.cachedRead(`memberships of ${userId}`, now, () => {
+    const live = sql.all<Row>(
+      `SELECT t.*, o.id AS o_id, o.name AS o_name, o.state AS o_state, o.reference AS o_reference, o.custom AS o_custom, o.created_at AS o_created_at
+       FROM memberships t LEFT JOIN orgs o ON o.id = t.org_id WHERE t.user_id = ? AND ${LIVE} ORDER BY t.id`,
+      userId,
+      now,
+    );
+    return { value: live, until: live.reduce((first, m) => Math.min(first, m.expires_at ?? Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY) };
+  });
   return rows.map((m) => ({
     ...membershipJson(m),
     org:

@@ -17,7 +17,7 @@ import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
 import { signLoginToken, verifyLoginToken } from "./tokens.ts";
-import { MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
+import { MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
 
 /** A session as stored (or, in unmanaged realms, as read from its token). */
 export interface SessionRow {
@@ -124,14 +124,19 @@ async function findSessionWithUser(rt: Runtime, realm: RealmRow, idOrToken: unkn
     const user = loadUser(rt.db, realm.id, session.user_id, now);
     return user ? { session, user } : undefined;
   }
-  const row = rt.db.get<SessionJoinRow>(
-    `SELECT s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.ip AS s_ip, s.client AS s_client, t.*, ${MEMBERSHIP_COUNT}
-     FROM sessions s JOIN users t ON t.id = s.user_id WHERE s.id = ? AND s.realm_id = ? AND s.expires_at > ?`,
-    now,
-    ref.id,
-    realm.id,
-    now,
-  );
+  // Cached until the session or one of the user's memberships expires, or anything is written.
+  const row = rt.db.cachedRead(`session ${realm.id} ${ref.id}`, now, () => {
+    const found = rt.db.get<SessionJoinRow & { next_membership_expiry: number | null }>(
+      `SELECT s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.ip AS s_ip, s.client AS s_client, t.*, ${MEMBERSHIP_COUNT_UNTIL}
+       FROM sessions s JOIN users t ON t.id = s.user_id WHERE s.id = ? AND s.realm_id = ? AND s.expires_at > ?`,
+      now,
+      now,
+      ref.id,
+      realm.id,
+      now,
+    );
+    return { value: found, until: found ? Math.min(found.s_expires_at, userRowUntil(found)) : Number.POSITIVE_INFINITY };
+  });
   if (!row || (ref.claims && ref.claims.uid !== row.id)) return undefined;
   const { s_id, s_created_at, s_expires_at, s_ip, s_client, ...user } = row;
   return { session: { id: s_id, realm_id: realm.id, user_id: user.id, created_at: s_created_at, expires_at: s_expires_at, ip: s_ip, client: s_client }, user };

@@ -17,6 +17,8 @@ export interface UserRow {
   created_at: number;
   last_login_at: number | null;
   membership_count: number;
+  /** Present when read with {@link MEMBERSHIP_COUNT_UNTIL}. */
+  next_membership_expiry?: number | null;
 }
 
 /**
@@ -25,6 +27,17 @@ export interface UserRow {
  */
 export const MEMBERSHIP_COUNT =
   "(SELECT count(*) FROM memberships m WHERE m.user_id = t.id AND (m.expires_at IS NULL OR m.expires_at > ?)) AS membership_count";
+
+/**
+ * {@link MEMBERSHIP_COUNT} plus `next_membership_expiry`, the moment that count next drops by
+ * time alone (the earliest expiry still ahead); for cached reads. Bind the time for both `?`.
+ */
+export const MEMBERSHIP_COUNT_UNTIL = `${MEMBERSHIP_COUNT}, (SELECT min(m.expires_at) FROM memberships m WHERE m.user_id = t.id AND m.expires_at > ?) AS next_membership_expiry`;
+
+/** Until when a row read with {@link MEMBERSHIP_COUNT_UNTIL} is true, as far as time goes. */
+export function userRowUntil(row: { next_membership_expiry?: number | null } | undefined): number {
+  return row?.next_membership_expiry ?? Number.POSITIVE_INFINITY;
+}
 
 /** The v1 JSON of a user. Lists omit `custom` unless expanded; Gets add `credentials`. */
 export function userJson(row: UserRow, options: { custom: boolean; credentials?: { id: string; credential_type: string }[] }): JsonObject {

@@ -20,7 +20,7 @@ import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
 import { LOGIN_FAILED, passwordLogin } from "./login.ts";
 import { signLoginToken } from "./tokens.ts";
-import { MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
+import { MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
 import { consumeUserToken, peekUserToken } from "./user_tokens.ts";
 
 const WRITABLE = new Set([
@@ -64,8 +64,11 @@ function nowSeconds(rt: Runtime): number {
 /** Finds a user of `realm` by id or username (`{u}`); undefined when there is none. */
 export function findUser(sql: Sql, realmId: string, u: unknown, now: number): UserRow | undefined {
   if (typeof u !== "string" || u === "") return undefined;
-  if (isId(u, "usr")) return sql.get<UserRow>(`SELECT t.*, ${MEMBERSHIP_COUNT} FROM users t WHERE t.realm_id = ? AND t.id = ?`, now, realmId, u);
-  return sql.get<UserRow>(`SELECT t.*, ${MEMBERSHIP_COUNT} FROM users t WHERE t.realm_id = ? AND t.username = ?`, now, realmId, normalizeIdentifier(u));
+  const [column, value] = isId(u, "usr") ? ["id", u] : ["username", normalizeIdentifier(u)];
+  return sql.cachedRead(`user ${realmId} ${column} ${value}`, now, () => {
+    const row = sql.get<UserRow>(`SELECT t.*, ${MEMBERSHIP_COUNT_UNTIL} FROM users t WHERE t.realm_id = ? AND t.${column} = ?`, now, now, realmId, value);
+    return { value: row, until: userRowUntil(row) };
+  });
 }
 
 function requireUser(sql: Sql, realmId: string, u: unknown, now: number): UserRow {
@@ -76,7 +79,10 @@ function requireUser(sql: Sql, realmId: string, u: unknown, now: number): UserRo
 
 /** The full (Get) JSON of a user, with `memberships` (each embedding its org) when expanded. */
 function fullUserJson(sql: Sql, row: UserRow, now: number, withMemberships = false): JsonObject {
-  const credentials = sql.all<{ id: string; credential_type: string }>("SELECT id, credential_type FROM credentials WHERE user_id = ? ORDER BY id", row.id);
+  const credentials = sql.cachedRead(`credentials ${row.id}`, now, () => ({
+    value: sql.all<{ id: string; credential_type: string }>("SELECT id, credential_type FROM credentials WHERE user_id = ? ORDER BY id", row.id),
+    until: Number.POSITIVE_INFINITY,
+  }));
   const json = userJson(row, { custom: true, credentials });
   if (withMemberships) json.memberships = membershipsOfUser(sql, row.id, now);
   return json;
@@ -393,13 +399,19 @@ export function userOperations(rt: Runtime): UserOperations {
       // Keys carry ≥ 128 random bits, so one SHA-256 lookup is both fast and safe; the
       // comparison is an index seek on the hash, which leaks nothing about the key.
       const hash = await rt.sha256(apiKey!);
-      const user = rt.db.get<UserRow>(
-        `SELECT t.*, ${MEMBERSHIP_COUNT} FROM credentials c JOIN users t ON t.id = c.user_id
-         WHERE c.secret_hash = ? AND c.credential_type = 'api_key' AND c.realm_id = ?`,
-        now,
-        hash,
-        realm.id,
-      );
+      const found = rt.db.cachedRead(`api key ${realm.id} ${hash}`, now, () => {
+        const row = rt.db.get<UserRow>(
+          `SELECT t.*, ${MEMBERSHIP_COUNT_UNTIL} FROM credentials c JOIN users t ON t.id = c.user_id
+           WHERE c.secret_hash = ? AND c.credential_type = 'api_key' AND c.realm_id = ?`,
+          now,
+          now,
+          hash,
+          realm.id,
+        );
+        return { value: row, until: userRowUntil(row) };
+      });
+      // A copy: the cached row is shared, and last_login_at may be refreshed below.
+      const user = found && { ...found };
       if (!user || user.state !== "active" || user.user_type !== "api") {
         rt.metrics.login("api_key", "failed");
         throw new CoreError("user.authentication_failed", { base: [LOGIN_FAILED] });

@@ -15,6 +15,8 @@ export interface Sql {
   get<T>(sql: string, ...params: SqlValue[]): T | undefined;
   all<T>(sql: string, ...params: SqlValue[]): T[];
   run(sql: string, ...params: SqlValue[]): number;
+  /** See {@link SqliteStore.cachedRead}. */
+  cachedRead<T>(key: string, now: number, read: () => TimedValue<T>): T;
 }
 
 /** Counts statements executed; tests and benchmarks read it to prove expansions are constant. */
@@ -25,12 +27,28 @@ export interface StatementCounter {
   writes: number;
 }
 
+/** Most hot-read results kept at once (the oldest goes first). */
+const MAX_CACHED_READS = 4096;
+
+/** A cached read's value and the time (seconds, as core's clock) until which it is true. */
+export interface TimedValue<T> {
+  value: T;
+  /** The value holds while `now < until` (absent any write); `Infinity` when time cannot change it. */
+  until: number;
+}
+
 export class SqliteStore implements Sql {
   readonly #db: SqliteDatabase;
   readonly #cache = new Map<string, SqliteStatement>();
   #closed = false;
   readonly #rollbackListeners: (() => void)[] = [];
   readonly counter: StatementCounter = { count: 0, writes: 0 };
+  readonly #reads = new Map<string, TimedValue<unknown>>();
+  #dataVersion: unknown = undefined;
+  #dataVersionCheckedAt = Number.NaN;
+  #dataVersionProbe: SqliteStatement | undefined;
+  /** True while a write body runs: its reads must see its own changes, so they skip the cache. */
+  #writing = false;
 
   constructor(db: SqliteDatabase, synchronous: "FULL" | "NORMAL" = "FULL") {
     this.#db = db;
@@ -61,12 +79,43 @@ export class SqliteStore implements Sql {
   }
 
   run(sql: string, ...params: SqlValue[]): number {
+    this.#reads.clear();
     return Number(this.#stmt(sql).run(...params).changes);
+  }
+
+  /**
+   * A hot read through a cache that is exact, not a TTL: an entry is dropped by every write
+   * this store makes, by any commit of another connection or process (SQLite's
+   * `PRAGMA data_version`, checked at most once per millisecond of `now`), and when `now`
+   * reaches the `until` its reader gave (the first moment the rows' meaning changes with
+   * time alone: a session or membership expiring). Inside a write body the cache is
+   * bypassed. Values are shared between callers and must not be mutated.
+   */
+  cachedRead<T>(key: string, now: number, read: () => TimedValue<T>): T {
+    if (this.#writing) return read().value;
+    if (now !== this.#dataVersionCheckedAt) {
+      this.#dataVersionCheckedAt = now;
+      // A probe, not a query: not counted in `counter` (which measures the queries a call needs).
+      this.#dataVersionProbe ??= this.#db.prepare("PRAGMA data_version");
+      const version = (this.#dataVersionProbe.get() as { data_version: number } | undefined)?.data_version;
+      if (version !== this.#dataVersion) {
+        this.#dataVersion = version;
+        this.#reads.clear();
+      }
+    }
+    const hit = this.#reads.get(key);
+    if (hit !== undefined && now < hit.until) return hit.value as T;
+    const fresh = read();
+    if (hit === undefined && this.#reads.size >= MAX_CACHED_READS) this.#reads.delete(this.#reads.keys().next().value!);
+    this.#reads.set(key, fresh);
+    return fresh.value;
   }
 
   /** Runs `fn` in a write transaction of its own, now; rolls back if it throws. */
   writeSync<T>(fn: (sql: Sql) => T): T {
+    this.#reads.clear();
     this.#db.exec("BEGIN IMMEDIATE");
+    this.#writing = true;
     try {
       const result = fn(this);
       this.#db.exec("COMMIT");
@@ -76,6 +125,8 @@ export class SqliteStore implements Sql {
       this.#db.exec("ROLLBACK");
       this.#rolledBack();
       throw err;
+    } finally {
+      this.#writing = false;
     }
   }
 
@@ -100,6 +151,8 @@ export class SqliteStore implements Sql {
   #flush(): void {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
+    // Whatever the outcome, cached reads may describe rows this group changed.
+    this.#reads.clear();
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       this.#db.exec("BEGIN IMMEDIATE");
@@ -109,6 +162,7 @@ export class SqliteStore implements Sql {
     }
     for (const item of batch) {
       this.#db.exec("SAVEPOINT w");
+      this.#writing = true;
       try {
         const value = item.fn(this);
         this.#db.exec("RELEASE w");
@@ -118,6 +172,8 @@ export class SqliteStore implements Sql {
         this.#db.exec("RELEASE w");
         this.#rolledBack();
         outcomes.push({ ok: false, error });
+      } finally {
+        this.#writing = false;
       }
     }
     try {
@@ -170,6 +226,7 @@ export class SqliteStore implements Sql {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache.clear();
+    this.#reads.clear();
     this.#db.close();
   }
 }

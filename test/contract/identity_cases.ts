@@ -210,14 +210,21 @@ export function identityCases(kit: () => Kit): void {
       }
       const count = async (id: string) => {
         await call("users.get", { ...r, id, expands: "memberships" }); // warm the key cache
+        // Any write empties the cache of reads, so the call below runs all its queries.
+        await call("orgs.create", { ...r, org: { name: `after ${id}` } });
         const before = t.rampart.statementCount();
         const got = await call("users.get", { ...r, id, expands: "memberships" });
-        return { statements: t.rampart.statementCount() - before, memberships: got.memberships.length };
+        const cold = t.rampart.statementCount() - before;
+        const again = await call("users.get", { ...r, id, expands: "memberships" });
+        assert.deepEqual(again, got, "a cached read answers the same");
+        return { statements: cold, cached: t.rampart.statementCount() - before - cold, memberships: got.memberships.length };
       };
       const a = await count(few.id);
       const b = await count(many.id);
       assert.deepEqual([a.memberships, b.memberships], [1, 12]);
       assert.equal(b.statements, a.statements);
+      assert.ok(a.statements >= 3, `user, credentials and memberships are queried when nothing is cached (${a.statements})`);
+      assert.deepEqual([a.cached, b.cached], [0, 0], "with no write in between, the same read runs no query");
     });
   });
 

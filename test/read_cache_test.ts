@@ -1,0 +1,95 @@
+/**
+ * The cache of hot reads (SqliteStore.cachedRead) is exact: what a read answers is what the
+ * database says at that moment, whoever wrote it and however much time has passed. Session
+ * checks, key checks and user reads are served from it between writes. (This process's own
+ * writes empty it: every contract case that writes and then reads depends on that.)
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
+import { openTestRampart, type TestRampart } from "./helpers/rampart.ts";
+
+describe("cached reads", () => {
+  let now = Date.UTC(2026, 10, 30, 12, 0, 0);
+  let t: TestRampart;
+  /** A second connection to the same file: another process, as far as SQLite knows. */
+  let other: Database.Database;
+  let realmId: string;
+  const ctx = () => ({ requestId: "rq_cache", credentials: { apiKey: t.adminKey }, realmId });
+  const tick = (ms = 1) => (now += ms);
+
+  before(async () => {
+    t = await openTestRampart({ clock: () => now });
+    other = new Database(t.path);
+    other.pragma("busy_timeout = 5000");
+    realmId = ((await t.rampart.realms.create({ requestId: "rq_cache", credentials: { apiKey: t.adminKey } }, { realm: { name: "cache" } })) as { id: string })
+      .id;
+  });
+  after(async () => {
+    other.close();
+    await t.cleanup();
+  });
+
+  async function login(username: string) {
+    await t.rampart.users.create(ctx(), { user: { username, password: "correct horse battery" } });
+    return (await t.rampart.users.authenticate(ctx(), { id: username, password: "correct horse battery" })) as { id: string; token: string };
+  }
+
+  const notFound = (code: string) => (err: unknown) => err instanceof Error && (err as { code?: string }).code === code;
+
+  test("a session deleted by another process is gone at the next check", async () => {
+    const user = await login("dora");
+    assert.equal(((await t.rampart.sessions.get(ctx(), { id: user.token })) as { user: { id: string } }).user.id, user.id);
+    const before = t.rampart.statementCount();
+    await t.rampart.sessions.get(ctx(), { id: user.token });
+    assert.equal(t.rampart.statementCount() - before, 0, "served from the cache while nothing changes");
+    other.prepare("DELETE FROM sessions WHERE user_id = ?").run(user.id);
+    tick();
+    await assert.rejects(t.rampart.sessions.get(ctx(), { id: user.token }), notFound("session.not_found"));
+  });
+
+  test("a user changed by another process reads changed, by id, username and api key", async () => {
+    const api = (await t.rampart.users.create(ctx(), { user: { user_type: "api" } })) as { id: string };
+    const key = ((await t.rampart.credentials.create(ctx(), { credential: { user_id: api.id, credential_type: "api_key" } })) as { api_key: string }).api_key;
+    const human = await login("erin");
+    // The first key check records last_login_at (a write); from then on the three reads are cached.
+    await t.rampart.users.authenticateKey(ctx(), { api_key: key });
+    for (let round = 0; round < 2; round++) {
+      const before = t.rampart.statementCount();
+      for (const id of [human.id, "erin"]) assert.equal(((await t.rampart.users.get(ctx(), { id })) as { first_name: string | null }).first_name, null);
+      assert.equal(((await t.rampart.users.authenticateKey(ctx(), { api_key: key })) as { id: string }).id, api.id);
+      if (round === 1) assert.equal(t.rampart.statementCount() - before, 0, "served from the cache");
+    }
+    other.prepare("UPDATE users SET first_name = 'Erin' WHERE id = ?").run(human.id);
+    other.prepare("UPDATE users SET state = 'inactive' WHERE id = ?").run(api.id);
+    tick();
+    for (const id of [human.id, "erin"]) assert.equal(((await t.rampart.users.get(ctx(), { id })) as { first_name: string | null }).first_name, "Erin");
+    await assert.rejects(t.rampart.users.authenticateKey(ctx(), { api_key: key }), notFound("user.authentication_failed"));
+  });
+
+  test("a membership that expires leaves the count and the expansion without any write", async () => {
+    const user = await login("fay");
+    const org = (await t.rampart.orgs.create(ctx(), { org: { name: "Fay's" } })) as { id: string };
+    await t.rampart.memberships.create(ctx(), { membership: { user_id: user.id, org_id: org.id, expires_at: Math.floor(now / 1000) + 60 } });
+    const read = async () => {
+      const session = (await t.rampart.sessions.get(ctx(), { id: user.token })) as { user: { membership_count: number } };
+      const got = (await t.rampart.users.get(ctx(), { id: user.id, expands: "memberships" })) as { membership_count: number; memberships: unknown[] };
+      return [session.user.membership_count, got.membership_count, got.memberships.length];
+    };
+    assert.deepEqual(await read(), [1, 1, 1]);
+    assert.deepEqual(await read(), [1, 1, 1]);
+    const writes = t.rampart.writeCount();
+    tick(61_000);
+    assert.deepEqual(await read(), [0, 0, 0]);
+    assert.equal(t.rampart.writeCount(), writes, "nothing was written in between");
+  });
+
+  test("a session that expires is not found once its time is up", async () => {
+    const user = await login("gus");
+    const session = (await t.rampart.sessions.get(ctx(), { id: user.token })) as { id: string; expires_at: number };
+    now = session.expires_at * 1000 - 1000;
+    await t.rampart.sessions.get(ctx(), { id: session.id });
+    now = session.expires_at * 1000 + 1;
+    await assert.rejects(t.rampart.sessions.get(ctx(), { id: session.id }), notFound("session.not_found"));
+  });
+});
