@@ -52,7 +52,7 @@ export function membershipJson(row: MembershipRow): JsonObject {
 }
 
 /** A user's live memberships, each embedding its `org` (null when org-less): one query. */
-export function membershipsOfUser(sql: Sql, userId: string, now: number): JsonObject[] {
+export function membershipsOfUser(sql: Sql, userId: string, now: number): readonly JsonObject[] {
   type Row = MembershipRow & {
     o_id: string | null;
     o_name: string;
@@ -61,31 +61,42 @@ export function membershipsOfUser(sql: Sql, userId: string, now: number): JsonOb
     o_custom: string;
     o_created_at: number;
   };
-  // Cached until the first of them expires (or anything is written); the JSON is built anew.
-  const rows = sql.cachedRead(`memberships of ${userId}`, now, () => {
-    const live = sql.all<Row>(
+  // Cached (as frozen JSON, shared by every caller) until the first of them expires or
+  // anything is written.
+  return sql.cachedRead(`memberships of ${userId}`, now, () => {
+    const rows = sql.all<Row>(
       `SELECT t.*, o.id AS o_id, o.name AS o_name, o.state AS o_state, o.reference AS o_reference, o.custom AS o_custom, o.created_at AS o_created_at
        FROM memberships t LEFT JOIN orgs o ON o.id = t.org_id WHERE t.user_id = ? AND ${LIVE} ORDER BY t.id`,
       userId,
       now,
     );
-    return { value: live, until: live.reduce((first, m) => Math.min(first, m.expires_at ?? Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY) };
+    const json = rows.map((m) => ({
+      ...membershipJson(m),
+      org:
+        m.o_id === null
+          ? null
+          : orgJson({
+              id: m.o_id,
+              realm_id: m.realm_id,
+              name: m.o_name,
+              state: m.o_state,
+              reference: m.o_reference,
+              custom: m.o_custom,
+              created_at: m.o_created_at,
+            }),
+    }));
+    const until = rows.reduce((first, m) => Math.min(first, m.expires_at ?? Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY);
+    return { value: deepFreeze(json), until };
   });
-  return rows.map((m) => ({
-    ...membershipJson(m),
-    org:
-      m.o_id === null
-        ? null
-        : orgJson({
-            id: m.o_id,
-            realm_id: m.realm_id,
-            name: m.o_name,
-            state: m.o_state,
-            reference: m.o_reference,
-            custom: m.o_custom,
-            created_at: m.o_created_at,
-          }),
-  }));
+}
+
+/** Freezes a JSON value and everything in it (cached JSON is shared, so nobody may change it). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
 }
 
 /** An org's live memberships, each embedding its `user`: two queries. */
