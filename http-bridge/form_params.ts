@@ -57,7 +57,8 @@ function checkKeys(parts: readonly string[]): void {
   }
 }
 
-const QS_OPTIONS: qs.IParseOptions = {
+/** qs settings for the bracket syntax (exported for the equivalence test of the flat fast path). */
+export const QS_OPTIONS: qs.IParseOptions = {
   allowPrototypes: false,
   allowDots: false,
   comma: false,
@@ -89,13 +90,34 @@ export function parseFormEncoded(text: string, source: FormSource): Params {
   }
   try {
     checkKeys(parts);
-    return qs.parse(text, QS_OPTIONS) as Params;
+    return parseFlat(text, parts) ?? (qs.parse(text, QS_OPTIONS) as Params);
   } catch (err) {
     if (err instanceof BadEncoding) throw malformed(source, "is not valid URL encoding (bad %-escape or invalid UTF-8)");
     // qs signals its limits (depth, array size, parameter count) with RangeError.
     if (err instanceof RangeError) throw malformed(source, limitMessage(err.message));
     throw err;
   }
+}
+
+// Brackets (raw or %-encoded) and dots are qs's syntax; without them a pair is just key=value.
+const QS_SYNTAX = /[[\]]|%5[bd]/i;
+
+/**
+ * The common case without qs: flat, distinct keys (`expands=memberships&max_results=5`).
+ * Answers exactly what qs would, or undefined to let qs handle everything else (brackets,
+ * repeated keys, empty keys, keys that name Object.prototype members, which qs drops).
+ */
+function parseFlat(text: string, parts: readonly string[]): Params | undefined {
+  if (QS_SYNTAX.test(text)) return undefined;
+  const out: Params = {};
+  for (const part of parts) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const key = strictDecode(eq === -1 ? part : part.slice(0, eq));
+    if (key === "" || key in out || key in Object.prototype) return undefined;
+    out[key] = eq === -1 ? "" : strictDecode(part.slice(eq + 1));
+  }
+  return out;
 }
 
 function limitMessage(qsMessage: string): string {
