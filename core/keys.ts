@@ -1,7 +1,8 @@
 /**
  * Account API keys (`ko_<id>-<secret>`), the management credentials. Only a SHA-256 hash of
  * the secret is stored. Verified keys are cached briefly so the hot path does no hashing
- * round-trip to the database; revocation takes effect within the cache lifetime.
+ * round-trip to the database; a revocation, by this process or by another one sharing the
+ * database file (noticed through SQLite's data_version), empties the cache at once.
  */
 import type { CallContext, JsonObject } from "./context.ts";
 import { CoreError } from "./errors.ts";
@@ -53,6 +54,8 @@ export class KeyRing {
     const cacheKey = `${account ?? ""}\u0000${presented}`;
     const rt = this.#rt();
     const now = rt.clock();
+    // A revocation committed by another process empties the cache (see openRampart).
+    rt.db.noticeOtherWriters(now);
     let entry = this.#cache.get(cacheKey);
     if (!entry || entry.until < now) {
       this.#cache.delete(cacheKey);

@@ -73,6 +73,13 @@ export function openRampart(deps: OpenOptions): OpenRampart {
   db.onRollback(() => (hooks = undefined));
   let closed = false;
   const keyRing = new KeyRing(() => rt, deps.keyCacheMs ?? 5000);
+  // Another process sharing the file (a second Rampart process, the CLI) committed: every
+  // cache of rows it may have changed starts over.
+  db.onOtherWriters(() => {
+    hooks = undefined;
+    keyRing.clearCache();
+    rt.realmCache.clear();
+  });
   const rt: Runtime = {
     db,
     clock,

@@ -161,8 +161,7 @@ export function resolveRealm(rt: Runtime, ctx: CallContext, params: Params, wrap
 
 /**
  * How long a realm row is reused. Changes made through this process clear the cache at once
- * (realmsChanged); the lifetime only bounds how long another process's change (none today)
- * could go unseen.
+ * (realmsChanged), and so does any commit by another process (SqliteStore.onOtherWriters).
  */
 const REALM_CACHE_MS = 5000;
 const REALM_CACHE_LIMIT = 10_000;
@@ -170,6 +169,7 @@ const REALM_CACHE_LIMIT = 10_000;
 /** The realm row, read at most once per REALM_CACHE_MS: nearly every call needs it. */
 export function cachedRealm(rt: Runtime, id: string): RealmRow {
   const now = rt.clock();
+  rt.db.noticeOtherWriters(now);
   const hit = rt.realmCache.get(id);
   if (hit && hit.until > now) return hit.row;
   const row = getRealmRow(rt.db, id);

@@ -92,4 +92,29 @@ describe("cached reads", () => {
     now = session.expires_at * 1000 + 1;
     await assert.rejects(t.rampart.sessions.get(ctx(), { id: session.id }), notFound("session.not_found"));
   });
+  test("a key revoked and a realm changed by another process are refused or seen at the next call", async () => {
+    const second = (await t.rampart.keys.create({ name: "second" })) as { key: string; id: string };
+    const secondCtx = { requestId: "rq_cache", credentials: { apiKey: second.key }, realmId };
+    assert.equal(((await t.rampart.realms.get(secondCtx, { id: realmId })) as { name: string }).name, "cache");
+    other.prepare("UPDATE realms SET name = 'renamed elsewhere' WHERE id = ?").run(realmId);
+    tick();
+    assert.equal(((await t.rampart.realms.get(secondCtx, { id: realmId })) as { name: string }).name, "renamed elsewhere");
+    other.prepare("UPDATE api_keys SET revoked_at = 1 WHERE id = ?").run(second.id);
+    tick();
+    await assert.rejects(t.rampart.realms.get(secondCtx, { id: realmId }), notFound("api_key.invalid"));
+  });
+
+  test("an app hook added by another process receives the events this process records next", async () => {
+    await t.rampart.users.create(ctx(), { user: { username: "ivy" } }); // fills the hook cache (none)
+    const hookId = "hk_0000000000000000000001";
+    other
+      .prepare(
+        "INSERT INTO app_hooks (id, realm_id, state, hook_type, event_types, destination, secret, created_at) VALUES (?, ?, 'active', 'webhook', ?, ?, 'secret', 1)",
+      )
+      .run(hookId, realmId, JSON.stringify(["user.created"]), "http://127.0.0.1:9/hook");
+    tick();
+    await t.rampart.users.create(ctx(), { user: { username: "jay" } });
+    const queued = other.prepare("SELECT count(*) AS n FROM deliveries WHERE app_hook_id = ?").get(hookId) as { n: number };
+    assert.equal(queued.n, 1, "the event after the hook was added is queued for it");
+  });
 });

@@ -47,6 +47,7 @@ export class SqliteStore implements Sql {
   #dataVersion: unknown = undefined;
   #dataVersionCheckedAt = Number.NaN;
   #dataVersionProbe: SqliteStatement | undefined;
+  readonly #otherWriterListeners: (() => void)[] = [];
   /** True while a write body runs: its reads must see its own changes, so they skip the cache. */
   #writing = false;
 
@@ -93,16 +94,7 @@ export class SqliteStore implements Sql {
    */
   cachedRead<T>(key: string, now: number, read: () => TimedValue<T>): T {
     if (this.#writing) return read().value;
-    if (now !== this.#dataVersionCheckedAt) {
-      this.#dataVersionCheckedAt = now;
-      // A probe, not a query: not counted in `counter` (which measures the queries a call needs).
-      this.#dataVersionProbe ??= this.#db.prepare("PRAGMA data_version");
-      const version = (this.#dataVersionProbe.get() as { data_version: number } | undefined)?.data_version;
-      if (version !== this.#dataVersion) {
-        this.#dataVersion = version;
-        this.#reads.clear();
-      }
-    }
+    this.noticeOtherWriters(Math.round(now * 1000));
     const hit = this.#reads.get(key);
     if (hit !== undefined && now < hit.until) return hit.value as T;
     const fresh = read();
@@ -111,10 +103,40 @@ export class SqliteStore implements Sql {
     return fresh.value;
   }
 
+  /**
+   * Probes for commits by other connections (another Rampart process sharing the file, the
+   * CLI): at most once per distinct `nowMs` (a millisecond of core's clock). On a
+   * change the cache of reads is emptied and every {@link onOtherWriters} listener runs.
+   */
+  noticeOtherWriters(nowMs: number): void {
+    if (nowMs === this.#dataVersionCheckedAt) return;
+    this.#dataVersionCheckedAt = nowMs;
+    this.#probeDataVersion();
+  }
+
+  /** Calls `listener` whenever another connection's commit is noticed (caches of this process are void). */
+  onOtherWriters(listener: () => void): void {
+    this.#otherWriterListeners.push(listener);
+  }
+
+  #probeDataVersion(): void {
+    // A probe, not a query: not counted in `counter` (which measures the queries a call needs).
+    this.#dataVersionProbe ??= this.#db.prepare("PRAGMA data_version");
+    const version = (this.#dataVersionProbe.get() as { data_version: number } | undefined)?.data_version;
+    if (version === this.#dataVersion) return;
+    const first = this.#dataVersion === undefined;
+    this.#dataVersion = version;
+    this.#reads.clear();
+    if (!first) for (const listener of this.#otherWriterListeners) listener();
+  }
+
   /** Runs `fn` in a write transaction of its own, now; rolls back if it throws. */
   writeSync<T>(fn: (sql: Sql) => T): T {
     this.#reads.clear();
     this.#db.exec("BEGIN IMMEDIATE");
+    // Holding the write lock: whatever another process committed before is visible now, and
+    // caches it made stale (hooks, realms) must not feed this write.
+    this.#probeDataVersion();
     this.#writing = true;
     try {
       const result = fn(this);
@@ -160,6 +182,8 @@ export class SqliteStore implements Sql {
       for (const item of batch) item.reject(err);
       return;
     }
+    // As in writeSync: see other processes' commits before writing on top of them.
+    this.#probeDataVersion();
     for (const item of batch) {
       this.#db.exec("SAVEPOINT w");
       this.#writing = true;
