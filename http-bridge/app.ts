@@ -55,6 +55,11 @@ export interface HttpAppOptions {
   metrics?: HttpMetrics;
   /** The version shown in the OpenAPI document. */
   version?: string;
+  /**
+   * The key of the hosted pages' CSRF tokens (32+ bytes). Default: random per app. Several
+   * processes serving one listener must be given the same key.
+   */
+  csrfKey?: Uint8Array;
 }
 
 const draining = new WeakSet<FastifyInstance>();
@@ -66,6 +71,18 @@ const draining = new WeakSet<FastifyInstance>();
  */
 export function startDraining(app: FastifyInstance): void {
   draining.add(app);
+}
+
+const shedding = new WeakMap<FastifyInstance, { remaining: number }>();
+
+/**
+ * Asks `count` keep-alive connections to reconnect: the next `count` answers carry
+ * `Connection: close` (each closes its connection, so they are `count` different ones). Used
+ * when another process starts accepting on the same listener, so that clients already
+ * connected spread over both.
+ */
+export function shedConnections(app: FastifyInstance, count: number): void {
+  shedding.set(app, { remaining: Math.max(0, Math.floor(count)) });
 }
 
 /**
@@ -111,6 +128,13 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     reply.header(REQUEST_ID_HEADER, request.id);
     // While shutting down, every answer tells the client not to reuse its connection.
     if (draining.has(app)) reply.header("connection", "close");
+    else {
+      const shed = shedding.get(app);
+      if (shed !== undefined && shed.remaining > 0) {
+        shed.remaining--;
+        reply.header("connection", "close");
+      }
+    }
     done();
   });
   app.setErrorHandler(handleError);
@@ -129,7 +153,7 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   }
   // LoginRocket: the end-user API (CORS, JSONP) and the hosted pages.
   registerLoginRocketApi(app, rampart, { trustedProxies });
-  registerHostedPages(app, rampart, { trustedProxies });
+  registerHostedPages(app, rampart, { trustedProxies, ...(options.csrfKey ? { csrfKey: options.csrfKey } : {}) });
 
   registerOperationsRoutes(app, documented, { version: options.version ?? "dev", ...(options.metrics ? { metrics: options.metrics } : {}) });
 

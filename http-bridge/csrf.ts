@@ -33,9 +33,12 @@ export interface CsrfGuard {
   cookie(nonce: string, secure: boolean, path: string): string;
 }
 
-/** A guard with a fresh random key (one per app instance). */
-export function createCsrfGuard(): CsrfGuard {
-  const key = randomBytes(32);
+/**
+ * A guard with `key` (32+ bytes), or a fresh random key (one per app instance). Processes
+ * serving the same listener must share one key: a form issued by one may be posted to another.
+ */
+export function createCsrfGuard(key: Uint8Array = randomBytes(32)): CsrfGuard {
+  if (key.length < 32) throw new Error("the CSRF key must be at least 32 bytes");
   const mac = (nonce: string, subdomain: string): Buffer => createHmac("sha256", key).update(`csrf\n${subdomain}\n${nonce}`).digest();
   return {
     newNonce: () => randomBytes(32).toString("base64url"),

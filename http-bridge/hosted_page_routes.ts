@@ -35,13 +35,15 @@ export const PAGE_MESSAGES = Object.freeze({
 /** Options of {@link registerHostedPages}. */
 export interface HostedPagesOptions {
   trustedProxies: TrustedProxies;
+  /** The CSRF key shared by every process serving the pages (default: one of its own). */
+  csrfKey?: Uint8Array;
 }
 
 type PageKind = "login" | "signup";
 
 /** Registers the hosted login and signup pages and their stylesheet. */
 export function registerHostedPages(app: FastifyInstance, rampart: Rampart, options: HostedPagesOptions): void {
-  const csrf = createCsrfGuard();
+  const csrf = createCsrfGuard(options.csrfKey);
   const trusted = options.trustedProxies;
 
   function sendHtml(reply: FastifyReply, status: number, html: string, found?: LoginRocketApp): FastifyReply {

@@ -6,7 +6,7 @@
  * await app.listen({ host: "127.0.0.1", port: 8080 });
  * ```
  */
-export { buildHttpApp, DEFAULT_BODY_LIMIT, startDraining, type HttpAppOptions } from "./app.ts";
+export { buildHttpApp, DEFAULT_BODY_LIMIT, shedConnections, startDraining, type HttpAppOptions } from "./app.ts";
 export { clientIp, normalizeIp, parseIpRange, parseTrustedProxies, splitProxyList, TrustedProxyError, type TrustedProxies } from "./client_ip.ts";
 export { isValidLoginRocketDomain } from "./login_rocket_host.ts";
 export { isValidCallback, jsonpBody, MAX_CALLBACK_LENGTH } from "./jsonp.ts";

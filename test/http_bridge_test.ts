@@ -13,7 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { openRampart, type OpenRampart, type Rampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
-import { buildHttpApp, HTTP_STATUS_BY_KIND, kindForHttpStatus, MAX_JSON_DEPTH } from "@rampart/http-bridge";
+import { buildHttpApp, HTTP_STATUS_BY_KIND, kindForHttpStatus, MAX_JSON_DEPTH, shedConnections } from "@rampart/http-bridge";
 import { ApiError } from "./contract/api.ts";
 import { httpApi } from "./contract/http_api.ts";
 
@@ -467,6 +467,20 @@ describe("http bridge", () => {
         for (const secret of ["hunter3-in-query", adminKey, "eyJ1aWQiOiJ4In0"]) assert.ok(!text.includes(secret), secret);
       } finally {
         await logged.close();
+      }
+    });
+  });
+
+  describe("shedConnections", () => {
+    it("closes exactly the next n answers' connections, then none", async () => {
+      const shedding = buildHttpApp(rampart);
+      try {
+        const closing = async () => (await shedding.inject({ url: "/health" })).headers.connection === "close";
+        assert.equal(await closing(), false);
+        shedConnections(shedding, 2);
+        assert.deepEqual([await closing(), await closing(), await closing()], [true, true, false]);
+      } finally {
+        await shedding.close();
       }
     });
   });

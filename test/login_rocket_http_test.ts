@@ -549,6 +549,30 @@ describe("LoginRocket over HTTP", () => {
       }
     });
 
+    it("processes given the same csrfKey accept each other's forms; another key refuses them", async () => {
+      const key = new Uint8Array(32).fill(7);
+      const apps = [
+        buildHttpApp(t.rampart, { csrfKey: key }),
+        buildHttpApp(t.rampart, { csrfKey: key }),
+        buildHttpApp(t.rampart, { csrfKey: new Uint8Array(32).fill(8) }),
+      ];
+      try {
+        const ports: number[] = [];
+        for (const a of apps) {
+          await a.listen({ host: "127.0.0.1", port: 0 });
+          ports.push((a.server.address() as AddressInfo).port);
+        }
+        const post = async (from: number, to: number) => {
+          const page = csrfOf(await send(from, "/lr/shop/"));
+          return postForm(to, "/lr/shop/", { csrf_token: page.token, username: "alice", password: ALICE_PASSWORD }, { cookie: page.cookie });
+        };
+        assert.equal((await post(ports[0]!, ports[1]!)).status, 303, "issued by one, posted to the other");
+        assert.equal((await post(ports[0]!, ports[2]!)).status, 403, "a process with another key refuses it");
+      } finally {
+        for (const a of apps) await a.close();
+      }
+    });
+
     it("a failed login shows the error and keeps the (escaped) username, never the password", async () => {
       const page = csrfOf(await send(port, "/lr/shop/"));
       const xss = `"><script>alert(1)</script><img src=x onerror=alert(2)>`;
