@@ -2,6 +2,7 @@
  * Server settings from the environment. A bad value stops start-up with one line naming the
  * setting (ConfigError), never a stack trace.
  */
+import { availableParallelism } from "node:os";
 import { parseKey } from "@rampart/core";
 import { isValidLoginRocketDomain, parseTrustedProxies, splitProxyList, TrustedProxyError } from "@rampart/http-bridge";
 
@@ -28,6 +29,10 @@ export interface Config {
   trustedProxies: string[];
   /** Serve LoginRocket apps also at `<subdomain>.<domain>`. */
   loginRocketDomain: string | undefined;
+  /** Most processes answering HTTP at once: this one plus helpers started under load. */
+  httpProcesses: number;
+  /** `auto`: helpers start when this process is saturated and stop when idle; `always`: all run from the start. */
+  httpScaling: "auto" | "always";
 }
 
 type Env = Record<string, string | undefined>;
@@ -96,5 +101,7 @@ export function loadConfig(env: Env): Config {
     shutdownDrainMs: int(env, "RAMPART_SHUTDOWN_DRAIN_MS", 500, 0, 60_000),
     trustedProxies: trustedProxies(env),
     loginRocketDomain: loginRocketDomain(env),
+    httpProcesses: int(env, "RAMPART_HTTP_PROCESSES", Math.min(availableParallelism(), 16), 1, 64),
+    httpScaling: oneOf(env, "RAMPART_HTTP_SCALING", ["auto", "always"] as const, "auto"),
   };
 }

@@ -1,15 +1,20 @@
 /**
  * `npm start`: one process serving the JSON v1 API (HTTP) and gRPC over one core and one
  * SQLite file. First start creates the account and the admin key; SIGTERM/SIGINT drain.
+ * Under load, HTTP helper processes share the HTTP listener (bin/http_helpers.ts); this file
+ * is also their entry point (RAMPART_ROLE=http-helper).
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { openRampart, type OpenRampart } from "@rampart/core";
+import type { Server } from "node:net";
+import { openRampart, type MetricsSink, type OpenRampart, type PasswordHasher } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { createGrpcServer } from "@rampart/grpc-server";
-import { buildHttpApp, startDraining } from "@rampart/http-bridge";
+import { buildHttpApp, shedConnections, startDraining, type HttpMetrics } from "@rampart/http-bridge";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+import { helperLink, HelperPool, type HelperMessage } from "./http_helpers.ts";
+import { createServerMetrics } from "./metrics.ts";
 
 /** The package version, shown in the OpenAPI document. */
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -20,22 +25,83 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function open(config: Config, logger: Logger, metrics: ServerMetrics): OpenRampart {
+function open(
+  config: Config,
+  logger: Logger,
+  metrics: MetricsSink,
+  hasher?: (local: PasswordHasher) => PasswordHasher,
+): OpenRampart & { hasher: PasswordHasher; hashQueue: { readonly queued: number } | undefined } {
   try {
     const deps = nodeDeps({
       path: config.dbPath,
       logger,
-      metrics: metrics.core,
+      metrics,
       throttle: config.throttle,
       synchronous: config.synchronous,
       ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
     });
-    const rampart = openRampart(deps);
-    metrics.bind(rampart, (deps.hasher as { queue?: { readonly queued: number } }).queue);
-    return rampart;
+    const hashQueue = (deps.hasher as { queue?: { readonly queued: number } }).queue;
+    if (hasher) deps.hasher = hasher(deps.hasher);
+    return Object.assign(openRampart(deps), { hasher: deps.hasher, hashQueue });
   } catch (err) {
     fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
   }
+}
+
+/** The HTTP app as every serving process builds it. */
+function httpApp(rampart: OpenRampart, config: Config, logger: Logger, metrics: HttpMetrics, csrfKey: Uint8Array) {
+  return buildHttpApp(rampart, {
+    logger,
+    metrics,
+    csrfKey,
+    version: VERSION,
+    bodyLimit: config.bodyLimit,
+    trustedProxies: config.trustedProxies,
+    ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
+  });
+}
+
+/**
+ * An HTTP helper (bin/http_helpers.ts): the HTTP app over its own connection to the same
+ * database, answering on the primary's listener until told to drain or until the primary
+ * is gone.
+ */
+async function runHttpHelper(config: Config): Promise<void> {
+  const logger = pino({ level: config.logLevel, base: { service: "rampart", role: "http-helper" } });
+  const send = (message: HelperMessage): void => {
+    if (process.connected) process.send!(message);
+  };
+  const link = helperLink(send);
+  const rampart = open(config, logger, link.core, (local) => link.hasher(local));
+  let http: ReturnType<typeof httpApp> | undefined;
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (http) {
+      startDraining(http);
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      setInterval(() => http!.server.closeIdleConnections(), 100).unref();
+      await http.close();
+    }
+    link.flush();
+    await rampart.close();
+    process.exit(0);
+  };
+  process.on("message", (message: HelperMessage, handle: unknown) => {
+    link.onMessage(message);
+    if (message.t === "drain") void stop();
+    if (message.t !== "serve" || http || stopping) return;
+    http = httpApp(rampart, config, logger, link.metrics, Buffer.from(message.csrfKey, "base64"));
+    void http.ready().then(() => {
+      http!.server.listen(handle as Server, () => send({ t: "serving" }));
+    });
+  });
+  // The primary is gone (stopped or crashed): finish what is in flight and exit.
+  process.on("disconnect", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => undefined); // a terminal's Ctrl-C reaches the primary, which drains us
+  send({ t: "hello" });
 }
 
 async function main(): Promise<void> {
@@ -46,9 +112,11 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  if (process.env.RAMPART_ROLE === "http-helper") return runHttpHelper(config);
   const logger = pino({ level: config.logLevel, base: { service: "rampart" } });
   const metrics = createServerMetrics();
-  const rampart = open(config, logger, metrics);
+  const rampart = open(config, logger, metrics.core);
+  metrics.bind(rampart, rampart.hashQueue);
 
   const boot = await rampart.bootstrap(config.adminKey);
   if (boot && config.adminKey === undefined) {
@@ -69,14 +137,8 @@ async function main(): Promise<void> {
   }
   logger.info({ account_id: rampart.accountId, db: config.dbPath }, "rampart database open");
 
-  const http = buildHttpApp(rampart, {
-    logger,
-    metrics: metrics.http,
-    version: VERSION,
-    bodyLimit: config.bodyLimit,
-    trustedProxies: config.trustedProxies,
-    ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
-  });
+  const csrfKey = randomBytes(32);
+  const http = httpApp(rampart, config, logger, metrics.http, csrfKey);
   const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit, onCallEnd: metrics.grpc });
   try {
     await http.listen({ host: config.host, port: config.httpPort });
@@ -93,6 +155,23 @@ async function main(): Promise<void> {
   const httpPort = typeof address === "object" && address ? address.port : config.httpPort;
   // Webhook deliveries (including any left pending by a previous run) start flowing now.
   rampart.webhooks.start();
+  const helpers = new HelperPool({
+    server: http.server,
+    max: config.httpProcesses - 1,
+    scaling: config.httpScaling,
+    csrfKey,
+    logger,
+    metrics: metrics.http,
+    coreMetrics: metrics.core,
+    hasher: rampart.hasher,
+    // Clients already connected spread too: a share of them is asked to reconnect.
+    onServing: (serving) => {
+      http.server.getConnections((err, open) => {
+        if (!err) shedConnections(http, Math.floor((open * serving) / (serving + 1)));
+      });
+    },
+  });
+  helpers.start();
   logger.info({ http: `http://${config.host}:${httpPort}`, grpc: `${config.host}:${grpcPort}`, account_id: rampart.accountId }, "rampart listening");
 
   let stopping = false;
@@ -111,7 +190,12 @@ async function main(): Promise<void> {
     // as they go idle (else they would hold the server open until their timeout).
     setInterval(() => http.server.closeIdleConnections(), 100).unref();
     // Webhook attempts get the same grace; unfinished ones stay pending for the next start.
-    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);
+    await Promise.all([
+      http.close(),
+      helpers.stop(config.shutdownGraceMs),
+      grpc.shutdown(config.shutdownGraceMs),
+      rampart.webhooks.stop(config.shutdownGraceMs),
+    ]);
     await rampart.close();
     logger.info("stopped");
     logger.flush?.();

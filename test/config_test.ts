@@ -1,5 +1,6 @@
-/** bin/config.ts: the LoginRocket settings, each bad value refused with one line naming it. */
+/** bin/config.ts: LoginRocket and HTTP process settings, each bad value refused with one line naming it. */
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../bin/config.ts";
 
@@ -38,5 +39,12 @@ describe("loadConfig()", () => {
     for (const bad of ["https://login.example.com", "login.example.com:8443", "login.example.com/x", "-bad.example.com", "a..b", "login.example.com."]) {
       assert.match(refusal({ RAMPART_LOGINROCKET_DOMAIN: bad }), /^RAMPART_LOGINROCKET_DOMAIN: ".*" is not a host name/, bad);
     }
+  });
+  it("reads RAMPART_HTTP_PROCESSES (default: the cores) and RAMPART_HTTP_SCALING (default auto)", () => {
+    assert.equal(loadConfig({}).httpProcesses, Math.min(availableParallelism(), 16));
+    assert.equal(loadConfig({}).httpScaling, "auto");
+    assert.deepEqual([loadConfig({ RAMPART_HTTP_PROCESSES: "1" }).httpProcesses, loadConfig({ RAMPART_HTTP_SCALING: "always" }).httpScaling], [1, "always"]);
+    assert.match(refusal({ RAMPART_HTTP_PROCESSES: "0" }), /^RAMPART_HTTP_PROCESSES: "0" is not a whole number between 1 and 64$/);
+    assert.match(refusal({ RAMPART_HTTP_SCALING: "sometimes" }), /^RAMPART_HTTP_SCALING: "sometimes" must be one of auto, always$/);
   });
 });

@@ -1,0 +1,324 @@
+/**
+ * HTTP helper processes: more cores for the HTTP API when one process is saturated.
+ *
+ * The server process (the "primary") listens as usual. When its event loop has been busy
+ * for a while it forks a helper: the same program with `RAMPART_ROLE=http-helper`, which
+ * opens the same SQLite file, builds the same HTTP app and receives the primary's listening
+ * socket over IPC. From then on both processes accept connections from that one socket (the
+ * kernel hands each new connection to whichever accepts first, so a busy process takes
+ * fewer). When the primary has been idle for a while, helpers drain and exit, so an idle
+ * server is one process again.
+ *
+ * Correctness does not depend on which process answers: SQLite serialises writers, and
+ * every cache in core is emptied when another process commits (SqliteStore's
+ * data_version probe). Only the primary runs gRPC, the webhook worker (it polls the outbox,
+ * so deliveries a helper queues go out within a second) and the metrics registry: helpers
+ * send their request observations to it and fetch `/metrics` text from it. Password hashes
+ * are computed by the primary's hashing pool too, so the machine never runs more hashes at
+ * once than it has cores, however many processes take logins. The hosted pages' CSRF key is
+ * the primary's, so a form rendered by one process can be posted to another. After a helper
+ * starts serving, the primary asks a share of its keep-alive connections to reconnect
+ * (`Connection: close` on their next answer), so clients already connected spread too.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import type { Server } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { MetricsSink, PasswordHasher } from "@rampart/core";
+import type { HttpMetrics } from "@rampart/http-bridge";
+import type { Logger } from "pino";
+
+/** The messages between the primary and a helper (JSON over the IPC channel). */
+export type HelperMessage =
+  | { t: "hello" }
+  | { t: "serve"; csrfKey: string }
+  | { t: "serving" }
+  | { t: "observations"; rows: [route: string, method: string, status: number, seconds: number][]; logins: Parameters<MetricsSink["login"]>[] }
+  | { t: "render"; id: number }
+  | { t: "rendered"; id: number; contentType: string; body: string }
+  | { t: "hash"; id: number; password: string }
+  | { t: "verify"; id: number; phc: string; password: string }
+  | { t: "hashed"; id: number; value?: string | boolean; error?: string }
+  | { t: "drain" };
+
+/** When to start and stop helpers, from the primary's event-loop utilisation (0…1). */
+export interface ScalePolicyOptions {
+  /** Utilisation at or above which the primary counts as busy (default 0.85). */
+  busyAt?: number;
+  /** How long it must stay busy before a helper starts (default 1 s). */
+  busyForMs?: number;
+  /** Utilisation below which the primary counts as idle (default 0.2). */
+  idleBelow?: number;
+  /** How long it must stay idle before a helper stops (default 30 s). */
+  idleForMs?: number;
+}
+
+/** Decides from successive utilisation samples; pure, so it is tested without load. */
+export class ScalePolicy {
+  readonly #busyAt: number;
+  readonly #busyForMs: number;
+  readonly #idleBelow: number;
+  readonly #idleForMs: number;
+  #busySince: number | undefined;
+  #idleSince: number | undefined;
+
+  constructor(options: ScalePolicyOptions = {}) {
+    this.#busyAt = options.busyAt ?? 0.85;
+    this.#busyForMs = options.busyForMs ?? 1000;
+    this.#idleBelow = options.idleBelow ?? 0.2;
+    this.#idleForMs = options.idleForMs ?? 30_000;
+  }
+
+  /** The decision after a sample taken at `nowMs` with `helpers` running, of at most `max`. */
+  observe(utilization: number, nowMs: number, helpers: number, max: number): "start" | "stop" | undefined {
+    this.#busySince = utilization >= this.#busyAt ? (this.#busySince ?? nowMs) : undefined;
+    this.#idleSince = utilization < this.#idleBelow ? (this.#idleSince ?? nowMs) : undefined;
+    if (this.#busySince !== undefined && nowMs - this.#busySince >= this.#busyForMs && helpers < max) {
+      this.#busySince = undefined; // the next helper waits for a fresh busy spell
+      return "start";
+    }
+    if (this.#idleSince !== undefined && nowMs - this.#idleSince >= this.#idleForMs && helpers > 0) {
+      this.#idleSince = undefined;
+      return "stop";
+    }
+    return undefined;
+  }
+}
+
+export interface HelperPoolOptions {
+  /** The primary's listening HTTP server, shared with every helper. */
+  server: Server;
+  /** Most helpers at once (RAMPART_HTTP_PROCESSES − 1). */
+  max: number;
+  /** `always`: start `max` helpers now and keep them; `auto`: follow the {@link ScalePolicy}. */
+  scaling: "auto" | "always";
+  logger: Logger;
+  /** The hosted pages' CSRF key, the same in every process. */
+  csrfKey: Uint8Array;
+  /** The primary's HTTP metrics: helpers' observations are recorded here. */
+  metrics: HttpMetrics;
+  /** The primary's core metrics: helpers' login outcomes are counted here. */
+  coreMetrics: MetricsSink;
+  /** The primary's password hasher, which computes helpers' hashes too. */
+  hasher: PasswordHasher;
+  /** Called when a helper starts serving, with the number serving now. */
+  onServing?: (serving: number) => void;
+  policy?: ScalePolicyOptions;
+  /** How often utilisation is sampled (default 250 ms). */
+  sampleMs?: number;
+}
+
+interface Helper {
+  child: ChildProcess;
+  serving: boolean;
+  exited: Promise<void>;
+}
+
+/** The primary's side: starts, feeds and stops helpers. */
+export class HelperPool {
+  readonly #options: HelperPoolOptions;
+  readonly #helpers = new Set<Helper>();
+  readonly #policy: ScalePolicy;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopping = false;
+
+  constructor(options: HelperPoolOptions) {
+    this.#options = options;
+    this.#policy = new ScalePolicy(options.policy);
+  }
+
+  /** Helpers running (serving or starting). */
+  get size(): number {
+    return this.#helpers.size;
+  }
+
+  start(): void {
+    if (this.#options.max < 1) return;
+    if (this.#options.scaling === "always") {
+      for (let i = 0; i < this.#options.max; i++) this.#spawn();
+      return;
+    }
+    let last = performance.eventLoopUtilization();
+    this.#timer = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      const sample = performance.eventLoopUtilization(now, last).utilization;
+      last = now;
+      const decision = this.#policy.observe(sample, Date.now(), this.#helpers.size, this.#options.max);
+      if (decision === "start") this.#spawn();
+      else if (decision === "stop") this.#retireOne();
+    }, this.#options.sampleMs ?? 250);
+    this.#timer.unref();
+  }
+
+  /** Drains every helper and waits for them to exit (SIGKILL after `graceMs`). */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    await Promise.all([...this.#helpers].map((helper) => this.#drain(helper, graceMs)));
+  }
+
+  #spawn(): void {
+    if (this.#stopping) return;
+    const { logger } = this.#options;
+    const child = fork(process.argv[1]!, process.argv.slice(2), {
+      env: { ...process.env, RAMPART_ROLE: "http-helper" },
+      execArgv: process.execArgv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const helper: Helper = { child, serving: false, exited };
+    this.#helpers.add(helper);
+    logger.info({ helper_pid: child.pid }, "starting an HTTP helper process");
+    child.on("message", (message: HelperMessage) => this.#onMessage(helper, message));
+    child.once("exit", (code, signal) => {
+      this.#helpers.delete(helper);
+      if (this.#stopping || helper.child.killed) return;
+      (code === 0 ? logger.info : logger.warn).call(logger, { helper_pid: child.pid, code, signal }, "HTTP helper process exited");
+    });
+    child.on("error", (err) => logger.warn({ helper_pid: child.pid, err: err.message }, "HTTP helper process error"));
+  }
+
+  #onMessage(helper: Helper, message: HelperMessage): void {
+    const { child } = helper;
+    switch (message.t) {
+      case "hello":
+        child.send({ t: "serve", csrfKey: Buffer.from(this.#options.csrfKey).toString("base64") } satisfies HelperMessage, this.#options.server);
+        return;
+      case "serving":
+        helper.serving = true;
+        this.#options.logger.info({ helper_pid: child.pid }, "HTTP helper process serving");
+        this.#options.onServing?.([...this.#helpers].filter((h) => h.serving).length);
+        return;
+      case "hash":
+      case "verify": {
+        const { hasher } = this.#options;
+        const work = message.t === "hash" ? hasher.hash(message.password) : hasher.verify(message.phc, message.password);
+        void work.then(
+          (value) => child.connected && child.send({ t: "hashed", id: message.id, value } satisfies HelperMessage),
+          (err: unknown) => child.connected && child.send({ t: "hashed", id: message.id, error: (err as Error).message } satisfies HelperMessage),
+        );
+        return;
+      }
+      case "observations":
+        for (const [route, method, status, seconds] of message.rows) this.#options.metrics.observe(route, method, status, seconds);
+        for (const [kind, outcome] of message.logins) this.#options.coreMetrics.login(kind, outcome);
+        return;
+      case "render":
+        void this.#options.metrics.render().then(({ contentType, body }) => {
+          if (child.connected) child.send({ t: "rendered", id: message.id, contentType, body } satisfies HelperMessage);
+        });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #retireOne(): void {
+    const helper = [...this.#helpers].find((h) => h.serving);
+    if (!helper) return;
+    this.#options.logger.info({ helper_pid: helper.child.pid }, "stopping an idle HTTP helper process");
+    void this.#drain(helper, 30_000);
+  }
+
+  async #drain(helper: Helper, graceMs: number): Promise<void> {
+    if (helper.child.connected) helper.child.send({ t: "drain" } satisfies HelperMessage);
+    else helper.child.kill("SIGTERM");
+    const timer = setTimeout(() => helper.child.kill("SIGKILL"), graceMs + 2000);
+    await helper.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A helper's requests to the primary, each answered by a message with the same id. */
+class PrimaryRequests {
+  readonly #pending = new Map<number, (message: HelperMessage) => void>();
+  #nextId = 1;
+  readonly #send: (message: HelperMessage) => void;
+
+  constructor(send: (message: HelperMessage) => void) {
+    this.#send = send;
+  }
+
+  /** Sends `make(id)` and resolves with the answer (rejects after `timeoutMs`). */
+  ask(make: (id: number) => HelperMessage, what: string, timeoutMs: number): Promise<HelperMessage> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`the primary process did not answer (${what})`));
+      }, timeoutMs);
+      this.#pending.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      this.#send(make(id));
+    });
+  }
+
+  /** Routes an answer to its request. */
+  answer(message: HelperMessage): void {
+    if (message.t !== "rendered" && message.t !== "hashed") return;
+    this.#pending.get(message.id)?.(message);
+    this.#pending.delete(message.id);
+  }
+}
+
+/** What a helper process uses instead of its own metrics registry and hashing pool. */
+export interface HelperLink {
+  metrics: HttpMetrics;
+  core: MetricsSink;
+  /** Hashes and verifies through the primary's pool; format checks stay local. */
+  hasher(local: PasswordHasher): PasswordHasher;
+  /** Sends what is still batched (before exiting). */
+  flush(): void;
+  /** Feed every message from the primary here. */
+  onMessage(message: HelperMessage): void;
+}
+
+/**
+ * A helper's side of the IPC channel: metrics observations go to the primary in batches
+ * (once a second, and at `flush`), `/metrics` is the primary's registry, and password hashes
+ * are computed by the primary's pool.
+ */
+export function helperLink(send: (message: HelperMessage) => void): HelperLink {
+  let rows: [string, string, number, number][] = [];
+  let logins: Parameters<MetricsSink["login"]>[] = [];
+  const requests = new PrimaryRequests(send);
+  const flush = (): void => {
+    if (rows.length === 0 && logins.length === 0) return;
+    send({ t: "observations", rows, logins });
+    rows = [];
+    logins = [];
+  };
+  setInterval(flush, 1000).unref();
+  const hashed = async (make: (id: number) => HelperMessage): Promise<string | boolean> => {
+    const answer = await requests.ask(make, "password hash", 60_000);
+    if (answer.t !== "hashed" || answer.error !== undefined || answer.value === undefined) throw new Error(answer.t === "hashed" ? answer.error : "bad answer");
+    return answer.value;
+  };
+  return {
+    core: {
+      login: (kind, outcome) => void logins.push([kind, outcome]),
+      // Helpers never deliver webhooks (the primary's worker does).
+      webhookAttempt: () => undefined,
+    },
+    metrics: {
+      observe(route, method, status, seconds) {
+        rows.push([route, method, status, seconds]);
+      },
+      async render() {
+        const answer = await requests.ask((id) => ({ t: "render", id }), "metrics", 5000);
+        if (answer.t !== "rendered") throw new Error("bad answer");
+        return { contentType: answer.contentType, body: answer.body };
+      },
+    },
+    hasher(local) {
+      return {
+        ...local,
+        hash: async (password) => (await hashed((id) => ({ t: "hash", id, password }))) as string,
+        verify: async (phc, password) => (await hashed((id) => ({ t: "verify", id, phc, password }))) === true,
+      };
+    },
+    flush,
+    onMessage: (message) => requests.answer(message),
+  };
+}

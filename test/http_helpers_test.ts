@@ -1,0 +1,155 @@
+/**
+ * HTTP helper processes (bin/http_helpers.ts) on a real server: a helper answers on the
+ * primary's listener, both see each other's writes at once, hashes go through the primary,
+ * and helpers never outlive the primary. Which process answers a new connection is the
+ * kernel's choice, so the tests freeze one process (SIGSTOP) to make the other answer.
+ */
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, describe, test } from "node:test";
+import { ScalePolicy } from "../bin/http_helpers.ts";
+import { cleanupTempDirs, killAll, makeAdminKey, sleep, startServer, type ServerProcess } from "./helpers/process.ts";
+
+after(async () => {
+  await killAll();
+  cleanupTempDirs();
+});
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One request on a connection of its own (so the kernel picks a process for it). */
+function once(server: ServerProcess, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      `${server.url}${path}`,
+      { method, agent: false, headers: { ...headers, ...(payload ? { "content-type": "application/json" } : {}) }, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+async function helperPid(server: ServerProcess): Promise<number> {
+  for (let i = 0; i < 150; i++) {
+    const line = server.logLines().find((l) => l.msg === "HTTP helper process serving");
+    if (line) return line.helper_pid as number;
+    await sleep(100);
+  }
+  throw new Error(`no helper started\n${server.stdout()}\n${server.stderr()}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms: number): Promise<boolean> {
+  for (let i = 0; i < ms / 100; i++) {
+    if (!alive(pid)) return true;
+    await sleep(100);
+  }
+  return !alive(pid);
+}
+
+describe("HTTP helper processes", () => {
+  test("a helper answers on the same port; writes through either are seen by the other at once; SIGTERM stops both", async () => {
+    const key = makeAdminKey();
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
+    const helper = await helperPid(server);
+    const primary = server.child.pid!;
+    const admin = { "x-authrocket-api-key": key };
+    const realm = (await once(server, "POST", "/v1/realms", admin, { realm: { name: "helpers", session_type: "managed" } })).body.id as string;
+    const headers = { ...admin, "x-authrocket-realm": realm };
+    assert.equal((await once(server, "POST", "/v1/users", headers, { user: { username: "kim", password: "correct horse battery" } })).status, 201);
+    const login = await once(server, "POST", "/v1/users/kim/authenticate", headers, { password: "correct horse battery" });
+    assert.equal(login.status, 200);
+    const token = login.body.token as string;
+    try {
+      // Only the primary can answer: it reads (and caches) the session.
+      process.kill(helper, "SIGSTOP");
+      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 200);
+      process.kill(helper, "SIGCONT");
+
+      // Only the helper can answer: it serves reads and writes on the shared port.
+      process.kill(primary, "SIGSTOP");
+      assert.equal((await once(server, "GET", "/v1/users/kim", headers)).body.username, "kim");
+      assert.equal((await once(server, "DELETE", `/v1/sessions/${token}`, headers)).status, 204);
+      assert.equal((await once(server, "POST", "/v1/users", headers, { user: { username: "lee" } })).status, 201);
+      process.kill(primary, "SIGCONT");
+
+      // The primary again: the helper's logout and create are visible at once.
+      process.kill(helper, "SIGSTOP");
+      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 404);
+      assert.equal((await once(server, "GET", "/v1/users/lee", headers)).status, 200);
+      process.kill(helper, "SIGCONT");
+
+      // A login answered by the helper is hashed by the primary's pool: with the primary
+      // frozen it waits (a local hash takes ~20 ms), and completes once the primary runs.
+      process.kill(primary, "SIGSTOP");
+      let settled = false;
+      const pending = once(server, "POST", "/v1/users/kim/authenticate", headers, { password: "correct horse battery" }).finally(() => (settled = true));
+      await sleep(1500);
+      assert.equal(settled, false, "the helper did not hash by itself");
+      process.kill(primary, "SIGCONT");
+      assert.equal((await pending).status, 200);
+    } finally {
+      for (const pid of [primary, helper]) if (alive(pid)) process.kill(pid, "SIGCONT");
+    }
+    const exit = await server.stop("SIGTERM");
+    assert.equal(exit.code, 0, server.stderr());
+    assert.ok(await gone(helper, 5000), "the helper exits with the primary");
+  });
+
+  test("a helper whose primary is killed finishes and exits", async () => {
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: makeAdminKey(), RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
+    const helper = await helperPid(server);
+    await server.stop("SIGKILL");
+    assert.ok(await gone(helper, 10_000), "no orphaned helper");
+  });
+
+  test("RAMPART_HTTP_PROCESSES=1 starts no helper, whatever the scaling", async () => {
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: makeAdminKey(), RAMPART_HTTP_PROCESSES: "1", RAMPART_HTTP_SCALING: "always" } });
+    await sleep(1000);
+    assert.equal(server.logLines().filter((l) => String(l.msg).includes("helper")).length, 0);
+    await server.stop();
+  });
+});
+
+describe("ScalePolicy", () => {
+  test("starts a helper after a busy spell, one per spell, never beyond the maximum", () => {
+    const policy = new ScalePolicy({ busyAt: 0.85, busyForMs: 1000, idleBelow: 0.2, idleForMs: 30_000 });
+    assert.equal(policy.observe(0.9, 0, 0, 2), undefined);
+    assert.equal(policy.observe(0.5, 500, 0, 2), undefined, "a dip ends the spell");
+    assert.equal(policy.observe(0.9, 750, 0, 2), undefined);
+    assert.equal(policy.observe(0.95, 1750, 0, 2), "start");
+    assert.equal(policy.observe(0.95, 2000, 1, 2), undefined, "the next one needs a fresh spell");
+    assert.equal(policy.observe(0.95, 3000, 1, 2), "start");
+    assert.equal(policy.observe(0.99, 5000, 2, 2), undefined);
+    assert.equal(policy.observe(0.99, 9000, 2, 2), undefined, "at the maximum");
+  });
+
+  test("stops a helper after a long idle spell, and only when one runs", () => {
+    const policy = new ScalePolicy({ idleBelow: 0.2, idleForMs: 30_000 });
+    assert.equal(policy.observe(0.1, 0, 0, 1), undefined);
+    assert.equal(policy.observe(0.1, 40_000, 0, 1), undefined, "nothing to stop");
+    assert.equal(policy.observe(0.1, 41_000, 1, 1), "stop");
+    assert.equal(policy.observe(0.1, 42_000, 1, 1), undefined);
+    assert.equal(policy.observe(0.3, 50_000, 1, 1), undefined, "load ends the spell");
+    assert.equal(policy.observe(0.1, 60_000, 1, 1), undefined);
+    assert.equal(policy.observe(0.1, 90_000, 1, 1), "stop");
+  });
+});
