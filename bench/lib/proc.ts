@@ -4,7 +4,7 @@
  * Every wait is bounded.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -164,14 +164,33 @@ export async function runForResult<T>(script: string, args: string[], timeoutMs:
   return JSON.parse(lines[lines.length - 1]!.slice("RESULT ".length)) as T;
 }
 
-/** Resident set size of a process in MiB (`VmRSS` of /proc/<pid>/status), or null when unreadable. */
-export function rssMiB(pid: number): number | null {
+/** Resident set size of one process in MiB (`VmRSS` of /proc/<pid>/status), or null when unreadable. */
+function ownRssMiB(pid: number): number | null {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
     return m ? Number(m[1]) / 1024 : null;
   } catch {
     return null;
   }
+}
+
+/** The pids of a process's children (from /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Resident set size of a process and all its descendants in MiB (Rampart's HTTP helper
+ * processes count towards the server's memory), or null when the process is unreadable.
+ */
+export function rssMiB(pid: number): number | null {
+  const own = ownRssMiB(pid);
+  if (own === null) return null;
+  return childPids(pid).reduce((sum, child) => sum + (rssMiB(child) ?? 0), own);
 }
 
 /** Samples {@link rssMiB} every `everyMs` until stopped; returns the peak. */
