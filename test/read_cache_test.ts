@@ -117,4 +117,24 @@ describe("cached reads", () => {
     const queued = other.prepare("SELECT count(*) AS n FROM deliveries WHERE app_hook_id = ?").get(hookId) as { n: number };
     assert.equal(queued.n, 1, "the event after the hook was added is queued for it");
   });
+  test("a write waiting for another process's write lock leaves this process answering", async () => {
+    await login("kit");
+    other.exec("BEGIN IMMEDIATE"); // another process holds the write lock
+    let created = false;
+    const pending = t.rampart.users.create(ctx(), { user: { username: "lou" } }).then(() => (created = true));
+    try {
+      const started = Date.now();
+      // Reads keep being answered, and timers keep firing, while the write waits.
+      for (let i = 0; i < 5; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(((await t.rampart.users.get(ctx(), { id: "kit" })) as { username: string }).username, "kit");
+      }
+      assert.equal(created, false, "the write is still waiting for the lock");
+      assert.ok(Date.now() - started < 1000, "the event loop was never blocked for long");
+    } finally {
+      other.exec("COMMIT");
+    }
+    await pending;
+    assert.equal(((await t.rampart.users.get(ctx(), { id: "lou" })) as { username: string }).username, "lou");
+  });
 });

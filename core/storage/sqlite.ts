@@ -56,7 +56,7 @@ export class SqliteStore implements Sql {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
     db.exec("PRAGMA foreign_keys = ON");
-    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.#migrate();
   }
 
@@ -164,24 +164,57 @@ export class SqliteStore implements Sql {
   write<T>(fn: (sql: Sql) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#queue.length === 1) defer(() => this.#flush());
+      if (this.#queue.length === 1 && this.#lockWaitSince === undefined) defer(() => this.#flush());
     });
+  }
+
+  /** When the group first found the write lock taken by another process (undefined: not waiting). */
+  #lockWaitSince: number | undefined;
+  #lockAttempts = 0;
+
+  /**
+   * Takes the write lock without blocking the event loop. SQLite's own busy handler sleeps
+   * the whole thread (1, 2, 5 … ms) while another process holds the lock; here the attempt
+   * fails at once and is retried on a later turn — soon at first, then every millisecond —
+   * while this process keeps answering reads and the group keeps growing. After
+   * BUSY_TIMEOUT_MS of waiting the group fails with SQLite's busy error.
+   */
+  #begin(): "begun" | "retry" {
+    this.#db.exec("PRAGMA busy_timeout = 0");
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      const now = Date.now();
+      this.#lockWaitSince ??= now;
+      if (!isBusy(err) || now - this.#lockWaitSince >= BUSY_TIMEOUT_MS) throw err;
+      this.#lockAttempts++;
+      if (this.#lockAttempts < 8) defer(() => this.#flush());
+      else setTimeout(() => this.#flush(), 1);
+      return "retry";
+    } finally {
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    this.#lockWaitSince = undefined;
+    this.#lockAttempts = 0;
+    return "begun";
   }
 
   readonly #queue: { fn: (sql: Sql) => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void }[] = [];
 
   #flush(): void {
+    if (this.#queue.length === 0) return;
+    try {
+      if (this.#begin() === "retry") return;
+    } catch (err) {
+      this.#lockWaitSince = undefined;
+      this.#lockAttempts = 0;
+      for (const item of this.#queue.splice(0)) item.reject(err);
+      return;
+    }
     const batch = this.#queue.splice(0);
-    if (batch.length === 0) return;
     // Whatever the outcome, cached reads may describe rows this group changed.
     this.#reads.clear();
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      this.#db.exec("BEGIN IMMEDIATE");
-    } catch (err) {
-      for (const item of batch) item.reject(err);
-      return;
-    }
     // As in writeSync: see other processes' commits before writing on top of them.
     this.#probeDataVersion();
     for (const item of batch) {
@@ -264,6 +297,15 @@ const defer: (fn: () => void) => void = (() => {
   const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
   return typeof immediate === "function" ? (fn) => void immediate(fn) : (fn) => void setTimeout(fn, 0);
 })();
+
+/** How long a write waits for another process's write lock before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** True when `err` is SQLite's "database is locked" (SQLITE_BUSY), whichever driver threw it. */
+function isBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown };
+  return e?.code === "SQLITE_BUSY" || e?.errcode === 5 || (typeof e?.message === "string" && /database is locked/i.test(e.message));
+}
 
 /** True when `err` is SQLite's UNIQUE constraint failure (driver-independent check). */
 export function isUniqueViolation(err: unknown): boolean {
