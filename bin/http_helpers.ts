@@ -9,9 +9,11 @@
  * fewer). When the primary has been idle for a while, helpers drain and exit, so an idle
  * server is one process again.
  *
- * Correctness does not depend on which process answers: SQLite serialises writers, and
- * every cache in core is emptied when another process commits (SqliteStore's
- * data_version probe). Only the primary runs gRPC, the webhook worker (it polls the outbox,
+ * Helpers only read the database: every request that may write (http-bridge/forward.ts) is
+ * handed to the primary, which answers it through its own app, so all writes share the
+ * primary's group commit and no process ever waits for another's write lock. Reads are
+ * exact in every process: each cache in core is emptied when another process commits
+ * (SqliteStore's data_version probe). Only the primary runs gRPC, the webhook worker (it polls the outbox,
  * so deliveries a helper queues go out within a second) and the metrics registry: helpers
  * send their request observations to it and fetch `/metrics` text from it. Password hashes
  * are computed by the primary's hashing pool too, so the machine never runs more hashes at
@@ -24,13 +26,13 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Server } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { MetricsSink, PasswordHasher } from "@rampart/core";
-import type { HttpMetrics } from "@rampart/http-bridge";
+import type { ForwardedRequest, ForwardedResponse, HttpMetrics } from "@rampart/http-bridge";
 import type { Logger } from "pino";
 
 /** The messages between the primary and a helper (JSON over the IPC channel). */
 export type HelperMessage =
   | { t: "hello" }
-  | { t: "serve"; csrfKey: string }
+  | { t: "serve"; csrfKey: string; forwardToken: string }
   | { t: "serving" }
   | { t: "observations"; rows: [route: string, method: string, status: number, seconds: number][]; logins: Parameters<MetricsSink["login"]>[] }
   | { t: "render"; id: number }
@@ -38,13 +40,15 @@ export type HelperMessage =
   | { t: "hash"; id: number; password: string }
   | { t: "verify"; id: number; phc: string; password: string }
   | { t: "hashed"; id: number; value?: string | boolean; error?: string }
+  | { t: "request"; id: number; request: ForwardedRequest }
+  | { t: "response"; id: number; response?: ForwardedResponse; error?: string }
   | { t: "drain" };
 
 /** When to start and stop helpers, from the primary's event-loop utilisation (0…1). */
 export interface ScalePolicyOptions {
   /** Utilisation at or above which the primary counts as busy (default 0.85). */
   busyAt?: number;
-  /** How long it must stay busy before a helper starts (default 1 s). */
+  /** How long it must stay busy before a helper starts (default 300 ms). */
   busyForMs?: number;
   /** Utilisation below which the primary counts as idle (default 0.2). */
   idleBelow?: number;
@@ -63,7 +67,7 @@ export class ScalePolicy {
 
   constructor(options: ScalePolicyOptions = {}) {
     this.#busyAt = options.busyAt ?? 0.85;
-    this.#busyForMs = options.busyForMs ?? 1000;
+    this.#busyForMs = options.busyForMs ?? 300;
     this.#idleBelow = options.idleBelow ?? 0.2;
     this.#idleForMs = options.idleForMs ?? 30_000;
   }
@@ -94,16 +98,20 @@ export interface HelperPoolOptions {
   logger: Logger;
   /** The hosted pages' CSRF key, the same in every process. */
   csrfKey: Uint8Array;
+  /** The secret helpers send with forwarded requests (http-bridge forwardToken). */
+  forwardToken: string;
   /** The primary's HTTP metrics: helpers' observations are recorded here. */
   metrics: HttpMetrics;
   /** The primary's core metrics: helpers' login outcomes are counted here. */
   coreMetrics: MetricsSink;
   /** The primary's password hasher, which computes helpers' hashes too. */
   hasher: PasswordHasher;
+  /** Answers a request a helper forwarded (the primary's app; see http-bridge/forward.ts). */
+  answer: (request: ForwardedRequest) => Promise<ForwardedResponse>;
   /** Called when a helper starts serving, with the number serving now. */
   onServing?: (serving: number) => void;
   policy?: ScalePolicyOptions;
-  /** How often utilisation is sampled (default 250 ms). */
+  /** How often utilisation is sampled (default 100 ms). */
   sampleMs?: number;
 }
 
@@ -145,7 +153,7 @@ export class HelperPool {
       const decision = this.#policy.observe(sample, Date.now(), this.#helpers.size, this.#options.max);
       if (decision === "start") this.#spawn();
       else if (decision === "stop") this.#retireOne();
-    }, this.#options.sampleMs ?? 250);
+    }, this.#options.sampleMs ?? 100);
     this.#timer.unref();
   }
 
@@ -162,6 +170,8 @@ export class HelperPool {
     const child = fork(process.argv[1]!, process.argv.slice(2), {
       env: { ...process.env, RAMPART_ROLE: "http-helper" },
       execArgv: process.execArgv,
+      // Structured clone: request and response bodies cross as bytes, not JSON arrays.
+      serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -181,12 +191,21 @@ export class HelperPool {
     const { child } = helper;
     switch (message.t) {
       case "hello":
-        child.send({ t: "serve", csrfKey: Buffer.from(this.#options.csrfKey).toString("base64") } satisfies HelperMessage, this.#options.server);
+        child.send(
+          { t: "serve", csrfKey: Buffer.from(this.#options.csrfKey).toString("base64"), forwardToken: this.#options.forwardToken } satisfies HelperMessage,
+          this.#options.server,
+        );
         return;
       case "serving":
         helper.serving = true;
         this.#options.logger.info({ helper_pid: child.pid }, "HTTP helper process serving");
         this.#options.onServing?.([...this.#helpers].filter((h) => h.serving).length);
+        return;
+      case "request":
+        void this.#options.answer(message.request).then(
+          (response) => child.connected && child.send({ t: "response", id: message.id, response } satisfies HelperMessage),
+          (err: unknown) => child.connected && child.send({ t: "response", id: message.id, error: (err as Error).message } satisfies HelperMessage),
+        );
         return;
       case "hash":
       case "verify": {
@@ -256,7 +275,7 @@ class PrimaryRequests {
 
   /** Routes an answer to its request. */
   answer(message: HelperMessage): void {
-    if (message.t !== "rendered" && message.t !== "hashed") return;
+    if (message.t !== "rendered" && message.t !== "hashed" && message.t !== "response") return;
     this.#pending.get(message.id)?.(message);
     this.#pending.delete(message.id);
   }
@@ -268,6 +287,8 @@ export interface HelperLink {
   core: MetricsSink;
   /** Hashes and verifies through the primary's pool; format checks stay local. */
   hasher(local: PasswordHasher): PasswordHasher;
+  /** Has the primary answer a request that may write. */
+  forward(request: ForwardedRequest): Promise<ForwardedResponse>;
   /** Sends what is still batched (before exiting). */
   flush(): void;
   /** Feed every message from the primary here. */
@@ -317,6 +338,11 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
         hash: async (password) => (await hashed((id) => ({ t: "hash", id, password }))) as string,
         verify: async (phc, password) => (await hashed((id) => ({ t: "verify", id, phc, password }))) === true,
       };
+    },
+    async forward(request) {
+      const answer = await requests.ask((id) => ({ t: "request", id, request }), `${request.method} ${request.url}`, 120_000);
+      if (answer.t !== "response" || !answer.response) throw new Error(answer.t === "response" ? answer.error : "bad answer");
+      return answer.response;
     },
     flush,
     onMessage: (message) => requests.answer(message),

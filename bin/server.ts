@@ -10,7 +10,15 @@ import type { Server } from "node:net";
 import { openRampart, type MetricsSink, type OpenRampart, type PasswordHasher } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { createGrpcServer } from "@rampart/grpc-server";
-import { buildHttpApp, shedConnections, startDraining, type HttpMetrics } from "@rampart/http-bridge";
+import {
+  answerForwarded,
+  buildHttpApp,
+  shedConnections,
+  startDraining,
+  type ForwardedRequest,
+  type ForwardedResponse,
+  type HttpMetrics,
+} from "@rampart/http-bridge";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { helperLink, HelperPool, type HelperMessage } from "./http_helpers.ts";
@@ -48,12 +56,20 @@ function open(
   }
 }
 
-/** The HTTP app as every serving process builds it. */
-function httpApp(rampart: OpenRampart, config: Config, logger: Logger, metrics: HttpMetrics, csrfKey: Uint8Array) {
+/** The HTTP app as every serving process builds it (helpers pass `forwardWrites`). */
+function httpApp(
+  rampart: OpenRampart,
+  config: Config,
+  logger: Logger,
+  metrics: HttpMetrics,
+  shared: { csrfKey: Uint8Array; forwardToken: string },
+  forward?: (request: ForwardedRequest) => Promise<ForwardedResponse>,
+) {
   return buildHttpApp(rampart, {
     logger,
     metrics,
-    csrfKey,
+    ...shared,
+    ...(forward ? { forwardWrites: forward } : {}),
     version: VERSION,
     bodyLimit: config.bodyLimit,
     trustedProxies: config.trustedProxies,
@@ -92,7 +108,8 @@ async function runHttpHelper(config: Config): Promise<void> {
     link.onMessage(message);
     if (message.t === "drain") void stop();
     if (message.t !== "serve" || http || stopping) return;
-    http = httpApp(rampart, config, logger, link.metrics, Buffer.from(message.csrfKey, "base64"));
+    const shared = { csrfKey: Buffer.from(message.csrfKey, "base64"), forwardToken: message.forwardToken };
+    http = httpApp(rampart, config, logger, link.metrics, shared, (request) => link.forward(request));
     void http.ready().then(() => {
       http!.server.listen(handle as Server, () => send({ t: "serving" }));
     });
@@ -137,8 +154,9 @@ async function main(): Promise<void> {
   }
   logger.info({ account_id: rampart.accountId, db: config.dbPath }, "rampart database open");
 
-  const csrfKey = randomBytes(32);
-  const http = httpApp(rampart, config, logger, metrics.http, csrfKey);
+  // Shared with HTTP helpers: forms and forwarded requests cross between processes.
+  const shared = { csrfKey: randomBytes(32), forwardToken: randomBytes(24).toString("base64url") };
+  const http = httpApp(rampart, config, logger, metrics.http, shared);
   const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit, onCallEnd: metrics.grpc });
   try {
     await http.listen({ host: config.host, port: config.httpPort });
@@ -159,11 +177,12 @@ async function main(): Promise<void> {
     server: http.server,
     max: config.httpProcesses - 1,
     scaling: config.httpScaling,
-    csrfKey,
+    ...shared,
     logger,
     metrics: metrics.http,
     coreMetrics: metrics.core,
     hasher: rampart.hasher,
+    answer: (request) => answerForwarded(http, request),
     // Clients already connected spread too: a share of them is asked to reconnect.
     onServing: (serving) => {
       http.server.getConnections((err, open) => {

@@ -10,6 +10,7 @@ import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { CoreError, newRequestId, type Params, type Rampart } from "@rampart/core";
 import { registerBodyParsers } from "./body_parsers.ts";
 import { documentRoutes, type HttpMetrics, registerOperationsRoutes } from "./operations_routes.ts";
+import { forwardedRequestId, forwardWrites, WRITES, type ForwardedRequest, type ForwardedResponse } from "./forward.ts";
 import { callContextFrom } from "./call_context.ts";
 import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
 import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
@@ -56,6 +57,17 @@ export interface HttpAppOptions {
   /** The version shown in the OpenAPI document. */
   version?: string;
   /**
+   * Set in a helper process: requests that may write are answered by this function (the
+   * primary's app, through {@link answerForwarded}) instead of this app. See forward.ts.
+   */
+  forwardWrites?: (request: ForwardedRequest) => Promise<ForwardedResponse>;
+  /**
+   * The secret shared by the processes serving one listener: a helper sends it with each
+   * forwarded request, and the primary then keeps the helper's request id. Required with
+   * `forwardWrites`; give it to the primary's app too.
+   */
+  forwardToken?: string;
+  /**
    * The key of the hosted pages' CSRF tokens (32+ bytes). Default: random per app. Several
    * processes serving one listener must be given the same key.
    */
@@ -72,6 +84,9 @@ const draining = new WeakSet<FastifyInstance>();
 export function startDraining(app: FastifyInstance): void {
   draining.add(app);
 }
+
+/** Management operations that only read (a key check writes at most once a day per key). */
+const READS = /\.(list|get|authenticateKey)$/;
 
 const shedding = new WeakMap<FastifyInstance, { remaining: number }>();
 
@@ -91,6 +106,7 @@ export function shedConnections(app: FastifyInstance, count: number): void {
  */
 export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): FastifyInstance {
   const trustedProxies = parseTrustedProxies(options.trustedProxies ?? []);
+  const forwardToken = options.forwardToken;
   const app = fastify({
     ...(options.loginRocketDomain ? { rewriteUrl: loginRocketRewriter(options.loginRocketDomain) } : {}),
     ...loggerSettings(options.logger),
@@ -98,7 +114,7 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     childLoggerFactory: lazyChildLogger,
     // The server makes request ids; an incoming X-Request-ID header is not trusted.
     requestIdHeader: false,
-    genReqId: () => newRequestId(),
+    genReqId: (req) => (forwardToken === undefined ? undefined : forwardedRequestId(req.headers, forwardToken)) ?? newRequestId(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // A request that already reached an open connection when shutdown began is in flight:
     // answer it rather than 503 (the listener is closed, so no new connections arrive), and
@@ -137,6 +153,10 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     }
     done();
   });
+  if (options.forwardWrites) {
+    if (!options.forwardToken) throw new Error("forwardWrites needs a forwardToken");
+    forwardWrites(app, options.forwardWrites, { bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, token: options.forwardToken });
+  }
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => {
     sendError(reply, new CoreError("route.not_found"));
@@ -149,7 +169,7 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   });
 
   for (const route of V1_ROUTES) {
-    app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route) });
+    app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route), ...(READS.test(route.op) ? {} : { config: WRITES }) });
   }
   // LoginRocket: the end-user API (CORS, JSONP) and the hosted pages.
   registerLoginRocketApi(app, rampart, { trustedProxies });

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CoreError, errorSentence, toCoreError, type LoginRocketApp, type Params, type Rampart } from "@rampart/core";
 import type { TrustedProxies } from "./client_ip.ts";
 import { CSRF_FIELD, createCsrfGuard } from "./csrf.ts";
+import { WRITES } from "./forward.ts";
 import { transportError } from "./error_reply.ts";
 import { PAGE_CSS, pageSecurityHeaders, renderLoginPage, renderMessagePage, renderSignupPage, type FormValues } from "./hosted_pages.ts";
 import { isSecureRequest, loginRocketContext } from "./login_rocket_context.ts";
@@ -156,7 +157,7 @@ export function registerHostedPages(app: FastifyInstance, rampart: Rampart, opti
   ];
   for (const [url, kind] of routes) {
     app.route({ method: "GET", url, errorHandler, handler: showPage(kind) });
-    app.route({ method: "POST", url, errorHandler, handler: submitPage(kind) });
+    app.route({ method: "POST", url, config: WRITES, errorHandler, handler: submitPage(kind) });
   }
   app.route({ method: "GET", url: "/lr/:subdomain/style.css", errorHandler, handler: stylesheet });
 }

@@ -7,6 +7,7 @@
  * app, 413, 415) and still carry `{"error"}`. Which origins may call, and every login rule,
  * come from core; this file only moves data between HTTP and core.
  */
+import { WRITES } from "./forward.ts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CoreError, errorSentence, toCoreError, type LoginRocketApp, type Params, type Rampart } from "@rampart/core";
 import type { TrustedProxies } from "./client_ip.ts";
@@ -148,8 +149,9 @@ export function registerLoginRocketApi(app: FastifyInstance, rampart: Rampart, o
 
   for (const method of LOGIN_ROCKET_METHODS) {
     const url = `/lr/:subdomain/v1/${method}`;
-    app.route({ method: "GET", url, exposeHeadRoute: false, onRequest: resolve, errorHandler, handler: handler(method) });
-    app.route({ method: "POST", url, onRequest: resolve, errorHandler, handler: handler(method) });
+    // Logins, signups and logouts write, by GET (JSONP) as by POST.
+    app.route({ method: "GET", url, exposeHeadRoute: false, config: WRITES, onRequest: resolve, errorHandler, handler: handler(method) });
+    app.route({ method: "POST", url, config: WRITES, onRequest: resolve, errorHandler, handler: handler(method) });
     app.route({ method: "OPTIONS", url, onRequest: resolve, errorHandler, handler: preflight });
   }
 }

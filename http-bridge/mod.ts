@@ -17,3 +17,4 @@ export { FORM_LIMITS } from "./form_params.ts";
 export { MAX_JSON_DEPTH } from "./json_body.ts";
 export { documentRoutes, type HttpMetrics } from "./operations_routes.ts";
 export { buildOpenApi, docFor, type DocumentedRoute, type RouteDoc } from "./openapi.ts";
+export { answerForwarded, type ForwardedRequest, type ForwardedResponse } from "./forward.ts";

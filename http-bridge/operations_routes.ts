@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { FastifyInstance, RouteOptions } from "fastify";
+import { wasForwarded } from "./forward.ts";
 import { buildOpenApi, docFor, type DocumentedRoute, type RouteDoc } from "./openapi.ts";
 
 /** What the HTTP app reports to, and reads, metrics through (the server wires prom-client). */
@@ -93,6 +94,8 @@ export function registerOperationsRoutes(app: FastifyInstance, routes: readonly 
       return reply.header("content-type", contentType).send(body);
     });
     app.addHook("onResponse", (request, reply, done) => {
+      // A request a helper forwarded is observed where it ran: in the primary.
+      if (wasForwarded(request)) return done();
       metrics.observe(request.routeOptions.url ?? "unmatched", request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });

@@ -485,6 +485,25 @@ describe("http bridge", () => {
     });
   });
 
+  describe("forwarded request ids", () => {
+    it("keeps a helper's request id only with the shared token; a client's own header is ignored", async () => {
+      const primary = buildHttpApp(rampart, { forwardToken: "shared-secret-token" });
+      try {
+        const id = "rq_0123456789ABCDEFGHIJKL";
+        const ask = async (value: string) => (await primary.inject({ url: "/health", headers: { "x-rampart-forwarded": value } })).headers["x-request-id"];
+        assert.equal(await ask(`shared-secret-token ${id}`), id);
+        for (const bad of [`wrong-secret-token!! ${id}`, `shared-secret-toke ${id}`, id, "shared-secret-token rq_short"]) {
+          const got = await ask(bad);
+          assert.notEqual(got, id, bad);
+          assert.match(String(got), /^rq_[0-9A-Za-z]{22}$/);
+        }
+        assert.throws(() => buildHttpApp(rampart, { forwardWrites: () => Promise.reject(new Error("unused")) }), /forwardWrites needs a forwardToken/);
+      } finally {
+        await primary.close();
+      }
+    });
+  });
+
   describe("request loggers", () => {
     it("a request that logs nothing makes no child logger; one that logs at an enabled level logs with its request id", async () => {
       const lines: string[] = [];

@@ -1,7 +1,7 @@
 /**
- * HTTP helper processes (bin/http_helpers.ts) on a real server: a helper answers on the
- * primary's listener, both see each other's writes at once, hashes go through the primary,
- * and helpers never outlive the primary. Which process answers a new connection is the
+ * HTTP helper processes (bin/http_helpers.ts) on a real server: a helper answers reads on
+ * the primary's listener and sees the primary's writes at once, requests that write are
+ * answered by the primary, and helpers never outlive the primary. Which process answers a new connection is the
  * kernel's choice, so the tests freeze one process (SIGSTOP) to make the other answer.
  */
 import assert from "node:assert/strict";
@@ -18,6 +18,7 @@ after(async () => {
 interface Answer {
   status: number;
   body: Record<string, unknown>;
+  requestId: string;
 }
 
 /** One request on a connection of its own (so the kernel picks a process for it). */
@@ -30,7 +31,13 @@ function once(server: ServerProcess, method: string, path: string, headers: Reco
       (res) => {
         let text = "";
         res.setEncoding("utf8").on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+            requestId: String(res.headers["x-request-id"]),
+          }),
+        );
       },
     );
     req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
@@ -66,7 +73,7 @@ async function gone(pid: number, ms: number): Promise<boolean> {
 }
 
 describe("HTTP helper processes", () => {
-  test("a helper answers on the same port; writes through either are seen by the other at once; SIGTERM stops both", async () => {
+  test("a helper reads on the same port, sees the primary's writes at once, hands writes to the primary; SIGTERM stops both", async () => {
     const key = makeAdminKey();
     const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
     const helper = await helperPid(server);
@@ -78,34 +85,45 @@ describe("HTTP helper processes", () => {
     const login = await once(server, "POST", "/v1/users/kim/authenticate", headers, { password: "correct horse battery" });
     assert.equal(login.status, 200);
     const token = login.body.token as string;
+    /** Starts a request with `frozen` stopped, checks it waits, then lets `frozen` run. */
+    const waitsFor = async (frozen: number, start: () => Promise<Answer>): Promise<Answer> => {
+      process.kill(frozen, "SIGSTOP");
+      let settled = false;
+      const pending = start().finally(() => (settled = true));
+      await sleep(1500);
+      process.kill(frozen, "SIGCONT");
+      assert.equal(settled, false, "it waited for the frozen primary");
+      return pending;
+    };
     try {
-      // Only the primary can answer: it reads (and caches) the session.
-      process.kill(helper, "SIGSTOP");
-      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 200);
-      process.kill(helper, "SIGCONT");
-
-      // Only the helper can answer: it serves reads and writes on the shared port.
+      // Only the helper can answer: reads are its own (and it caches the session).
       process.kill(primary, "SIGSTOP");
       assert.equal((await once(server, "GET", "/v1/users/kim", headers)).body.username, "kim");
-      assert.equal((await once(server, "DELETE", `/v1/sessions/${token}`, headers)).status, 204);
-      assert.equal((await once(server, "POST", "/v1/users", headers, { user: { username: "lee" } })).status, 201);
+      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 200);
       process.kill(primary, "SIGCONT");
 
-      // The primary again: the helper's logout and create are visible at once.
+      // Only the primary can answer: it logs the session out.
       process.kill(helper, "SIGSTOP");
-      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 404);
-      assert.equal((await once(server, "GET", "/v1/users/lee", headers)).status, 200);
+      assert.equal((await once(server, "DELETE", `/v1/sessions/${token}`, headers)).status, 204);
       process.kill(helper, "SIGCONT");
 
-      // A login answered by the helper is hashed by the primary's pool: with the primary
-      // frozen it waits (a local hash takes ~20 ms), and completes once the primary runs.
+      // The helper again: the primary's logout is visible at once.
       process.kill(primary, "SIGSTOP");
-      let settled = false;
-      const pending = once(server, "POST", "/v1/users/kim/authenticate", headers, { password: "correct horse battery" }).finally(() => (settled = true));
-      await sleep(1500);
-      assert.equal(settled, false, "the helper did not hash by itself");
+      assert.equal((await once(server, "GET", `/v1/sessions/${token}`, headers)).status, 404);
       process.kill(primary, "SIGCONT");
-      assert.equal((await pending).status, 200);
+
+      // Writes and logins reaching the helper are answered by the primary (one writer, one
+      // hashing pool): with the primary frozen they wait, then complete, under one request id
+      // in both processes' logs.
+      const created = await waitsFor(primary, () => once(server, "POST", "/v1/users", headers, { user: { username: "lee" } }));
+      assert.equal(created.status, 201);
+      const logins = await waitsFor(primary, () => once(server, "POST", "/v1/users/kim/authenticate", headers, { password: "correct horse battery" }));
+      assert.equal(logins.status, 200);
+      const linesOf = (id: string) => server.logLines().filter((l) => l.request_id === id);
+      assert.ok(
+        linesOf(created.requestId).some((l) => l.role === "http-helper") && linesOf(created.requestId).some((l) => l.role === undefined),
+        "both processes log the forwarded request under the id the client got",
+      );
     } finally {
       for (const pid of [primary, helper]) if (alive(pid)) process.kill(pid, "SIGCONT");
     }
