@@ -54,34 +54,61 @@ export interface ScalePolicyOptions {
   idleBelow?: number;
   /** How long it must stay idle before a helper stops (default 30 s). */
   idleForMs?: number;
+  /** Share of the primary's requests that wrote, above which the load is write-bound (default 0.5). */
+  writeBoundAbove?: number;
+  /** How long the load must stay write-bound before a helper stops (default 1 s). */
+  writeBoundForMs?: number;
 }
 
-/** Decides from successive utilisation samples; pure, so it is tested without load. */
+/** One sample of the primary's load. */
+export interface LoadSample {
+  /** Event-loop utilisation over the sample (0…1). */
+  utilization: number;
+  /** Share of the requests answered in the sample (its own and forwarded ones) that wrote. */
+  writeShare: number;
+}
+
+/**
+ * Decides from successive samples; pure, so it is tested without load. Helpers add read
+ * capacity only: SQLite has one writer and every write is the primary's, so while most
+ * requests write, a helper only adds hand-offs. A busy primary gets a helper unless the
+ * load is write-bound; a write-bound or long-idle one loses one.
+ */
 export class ScalePolicy {
   readonly #busyAt: number;
   readonly #busyForMs: number;
   readonly #idleBelow: number;
   readonly #idleForMs: number;
+  readonly #writeBoundAbove: number;
+  readonly #writeBoundForMs: number;
   #busySince: number | undefined;
   #idleSince: number | undefined;
+  #writeBoundSince: number | undefined;
 
   constructor(options: ScalePolicyOptions = {}) {
     this.#busyAt = options.busyAt ?? 0.85;
     this.#busyForMs = options.busyForMs ?? 300;
     this.#idleBelow = options.idleBelow ?? 0.2;
     this.#idleForMs = options.idleForMs ?? 30_000;
+    this.#writeBoundAbove = options.writeBoundAbove ?? 0.5;
+    this.#writeBoundForMs = options.writeBoundForMs ?? 1000;
   }
 
   /** The decision after a sample taken at `nowMs` with `helpers` running, of at most `max`. */
-  observe(utilization: number, nowMs: number, helpers: number, max: number): "start" | "stop" | undefined {
-    this.#busySince = utilization >= this.#busyAt ? (this.#busySince ?? nowMs) : undefined;
-    this.#idleSince = utilization < this.#idleBelow ? (this.#idleSince ?? nowMs) : undefined;
+  observe(sample: LoadSample, nowMs: number, helpers: number, max: number): "start" | "stop" | undefined {
+    const writeBound = sample.utilization >= this.#idleBelow && sample.writeShare > this.#writeBoundAbove;
+    this.#busySince = sample.utilization >= this.#busyAt && !writeBound ? (this.#busySince ?? nowMs) : undefined;
+    this.#idleSince = sample.utilization < this.#idleBelow ? (this.#idleSince ?? nowMs) : undefined;
+    this.#writeBoundSince = writeBound ? (this.#writeBoundSince ?? nowMs) : undefined;
     if (this.#busySince !== undefined && nowMs - this.#busySince >= this.#busyForMs && helpers < max) {
       this.#busySince = undefined; // the next helper waits for a fresh busy spell
       return "start";
     }
-    if (this.#idleSince !== undefined && nowMs - this.#idleSince >= this.#idleForMs && helpers > 0) {
+    const idle = this.#idleSince !== undefined && nowMs - this.#idleSince >= this.#idleForMs;
+    const bound = this.#writeBoundSince !== undefined && nowMs - this.#writeBoundSince >= this.#writeBoundForMs;
+    if ((idle || bound) && helpers > 0) {
       this.#idleSince = undefined;
+      this.#writeBoundSince = undefined;
       return "stop";
     }
     return undefined;
@@ -108,8 +135,14 @@ export interface HelperPoolOptions {
   hasher: PasswordHasher;
   /** Answers a request a helper forwarded (the primary's app; see http-bridge/forward.ts). */
   answer: (request: ForwardedRequest) => Promise<ForwardedResponse>;
-  /** Called when a helper starts serving, with the number serving now. */
-  onServing?: (serving: number) => void;
+  /** Requests answered and writes committed by the primary so far (for the write share). */
+  counts: () => { requests: number; writes: number };
+  /**
+   * Asks clients of the primary to reconnect, so they spread over every serving process:
+   * called with `share` = serving / (serving + 1) when a helper starts serving, and with 0.1
+   * at each busy sample while helpers serve (the busy primary accepts fewer of them).
+   */
+  rebalance?: (share: number) => void;
   policy?: ScalePolicyOptions;
   /** How often utilisation is sampled (default 100 ms). */
   sampleMs?: number;
@@ -132,7 +165,10 @@ export class HelperPool {
   constructor(options: HelperPoolOptions) {
     this.#options = options;
     this.#policy = new ScalePolicy(options.policy);
+    this.#busyAt = options.policy?.busyAt ?? 0.85;
   }
+
+  readonly #busyAt: number;
 
   /** Helpers running (serving or starting). */
   get size(): number {
@@ -146,11 +182,19 @@ export class HelperPool {
       return;
     }
     let last = performance.eventLoopUtilization();
+    let lastCounts = this.#options.counts();
     this.#timer = setInterval(() => {
       const now = performance.eventLoopUtilization();
-      const sample = performance.eventLoopUtilization(now, last).utilization;
+      const counts = this.#options.counts();
+      const requests = counts.requests - lastCounts.requests;
+      const sample = {
+        utilization: performance.eventLoopUtilization(now, last).utilization,
+        writeShare: requests > 0 ? Math.min(1, (counts.writes - lastCounts.writes) / requests) : 0,
+      };
       last = now;
+      lastCounts = counts;
       const decision = this.#policy.observe(sample, Date.now(), this.#helpers.size, this.#options.max);
+      if (decision === undefined && sample.utilization >= this.#busyAt && this.#serving() > 0) this.#options.rebalance?.(0.1);
       if (decision === "start") this.#spawn();
       else if (decision === "stop") this.#retireOne();
     }, this.#options.sampleMs ?? 100);
@@ -162,6 +206,12 @@ export class HelperPool {
     this.#stopping = true;
     clearInterval(this.#timer);
     await Promise.all([...this.#helpers].map((helper) => this.#drain(helper, graceMs)));
+  }
+
+  #serving(): number {
+    let n = 0;
+    for (const helper of this.#helpers) if (helper.serving) n++;
+    return n;
   }
 
   #spawn(): void {
@@ -199,7 +249,10 @@ export class HelperPool {
       case "serving":
         helper.serving = true;
         this.#options.logger.info({ helper_pid: child.pid }, "HTTP helper process serving");
-        this.#options.onServing?.([...this.#helpers].filter((h) => h.serving).length);
+        {
+          const serving = this.#serving();
+          this.#options.rebalance?.(serving / (serving + 1));
+        }
         return;
       case "request":
         void this.#options.answer(message.request).then(
@@ -234,7 +287,7 @@ export class HelperPool {
   #retireOne(): void {
     const helper = [...this.#helpers].find((h) => h.serving);
     if (!helper) return;
-    this.#options.logger.info({ helper_pid: helper.child.pid }, "stopping an idle HTTP helper process");
+    this.#options.logger.info({ helper_pid: helper.child.pid }, "stopping an HTTP helper process (idle or write-bound load)");
     void this.#drain(helper, 30_000);
   }
 

@@ -134,6 +134,16 @@ async function main(): Promise<void> {
   const metrics = createServerMetrics();
   const rampart = open(config, logger, metrics.core);
   metrics.bind(rampart, rampart.hashQueue);
+  // Requests answered by this process (its own and those helpers forwarded), for the helper
+  // pool's write share.
+  let requests = 0;
+  const httpMetrics: HttpMetrics = {
+    observe(...args) {
+      requests++;
+      metrics.http.observe(...args);
+    },
+    render: () => metrics.http.render(),
+  };
 
   const boot = await rampart.bootstrap(config.adminKey);
   if (boot && config.adminKey === undefined) {
@@ -156,7 +166,7 @@ async function main(): Promise<void> {
 
   // Shared with HTTP helpers: forms and forwarded requests cross between processes.
   const shared = { csrfKey: randomBytes(32), forwardToken: randomBytes(24).toString("base64url") };
-  const http = httpApp(rampart, config, logger, metrics.http, shared);
+  const http = httpApp(rampart, config, logger, httpMetrics, shared);
   const grpc = createGrpcServer(rampart, { logger, maxMessageBytes: config.bodyLimit, onCallEnd: metrics.grpc });
   try {
     await http.listen({ host: config.host, port: config.httpPort });
@@ -183,10 +193,11 @@ async function main(): Promise<void> {
     coreMetrics: metrics.core,
     hasher: rampart.hasher,
     answer: (request) => answerForwarded(http, request),
+    counts: () => ({ requests, writes: rampart.writeCount() }),
     // Clients already connected spread too: a share of them is asked to reconnect.
-    onServing: (serving) => {
+    rebalance: (share) => {
       http.server.getConnections((err, open) => {
-        if (!err) shedConnections(http, Math.floor((open * serving) / (serving + 1)));
+        if (!err) shedConnections(http, Math.ceil(open * share));
       });
     },
   });

@@ -147,27 +147,39 @@ describe("HTTP helper processes", () => {
   });
 });
 
+/** A sample with `utilization` and, by default, no writes. */
+const load = (utilization: number, writeShare = 0) => ({ utilization, writeShare });
+
 describe("ScalePolicy", () => {
   test("starts a helper after a busy spell, one per spell, never beyond the maximum", () => {
     const policy = new ScalePolicy({ busyAt: 0.85, busyForMs: 1000, idleBelow: 0.2, idleForMs: 30_000 });
-    assert.equal(policy.observe(0.9, 0, 0, 2), undefined);
-    assert.equal(policy.observe(0.5, 500, 0, 2), undefined, "a dip ends the spell");
-    assert.equal(policy.observe(0.9, 750, 0, 2), undefined);
-    assert.equal(policy.observe(0.95, 1750, 0, 2), "start");
-    assert.equal(policy.observe(0.95, 2000, 1, 2), undefined, "the next one needs a fresh spell");
-    assert.equal(policy.observe(0.95, 3000, 1, 2), "start");
-    assert.equal(policy.observe(0.99, 5000, 2, 2), undefined);
-    assert.equal(policy.observe(0.99, 9000, 2, 2), undefined, "at the maximum");
+    assert.equal(policy.observe(load(0.9), 0, 0, 2), undefined);
+    assert.equal(policy.observe(load(0.5), 500, 0, 2), undefined, "a dip ends the spell");
+    assert.equal(policy.observe(load(0.9), 750, 0, 2), undefined);
+    assert.equal(policy.observe(load(0.95), 1750, 0, 2), "start");
+    assert.equal(policy.observe(load(0.95), 2000, 1, 2), undefined, "the next one needs a fresh spell");
+    assert.equal(policy.observe(load(0.95), 3000, 1, 2), "start");
+    assert.equal(policy.observe(load(0.99), 5000, 2, 2), undefined);
+    assert.equal(policy.observe(load(0.99), 9000, 2, 2), undefined, "at the maximum");
   });
 
   test("stops a helper after a long idle spell, and only when one runs", () => {
     const policy = new ScalePolicy({ idleBelow: 0.2, idleForMs: 30_000 });
-    assert.equal(policy.observe(0.1, 0, 0, 1), undefined);
-    assert.equal(policy.observe(0.1, 40_000, 0, 1), undefined, "nothing to stop");
-    assert.equal(policy.observe(0.1, 41_000, 1, 1), "stop");
-    assert.equal(policy.observe(0.1, 42_000, 1, 1), undefined);
-    assert.equal(policy.observe(0.3, 50_000, 1, 1), undefined, "load ends the spell");
-    assert.equal(policy.observe(0.1, 60_000, 1, 1), undefined);
-    assert.equal(policy.observe(0.1, 90_000, 1, 1), "stop");
+    assert.equal(policy.observe(load(0.1), 0, 0, 1), undefined);
+    assert.equal(policy.observe(load(0.1), 40_000, 0, 1), undefined, "nothing to stop");
+    assert.equal(policy.observe(load(0.1), 41_000, 1, 1), "stop");
+    assert.equal(policy.observe(load(0.1), 42_000, 1, 1), undefined);
+    assert.equal(policy.observe(load(0.3), 50_000, 1, 1), undefined, "load ends the spell");
+    assert.equal(policy.observe(load(0.1), 60_000, 1, 1), undefined);
+    assert.equal(policy.observe(load(0.1), 90_000, 1, 1), "stop");
+  });
+  test("a write-bound load starts no helper and stops a running one after a second", () => {
+    const policy = new ScalePolicy({ busyAt: 0.85, busyForMs: 300, writeBoundAbove: 0.5, writeBoundForMs: 1000 });
+    assert.equal(policy.observe(load(0.95, 0.9), 0, 0, 1), undefined);
+    assert.equal(policy.observe(load(0.95, 0.9), 2000, 0, 1), undefined, "busy with writes: no helper");
+    assert.equal(policy.observe(load(0.95, 0.2), 2100, 0, 1), undefined);
+    assert.equal(policy.observe(load(0.95, 0.2), 2400, 0, 1), "start", "busy with reads: a helper");
+    assert.equal(policy.observe(load(0.6, 0.8), 3000, 1, 1), undefined);
+    assert.equal(policy.observe(load(0.6, 0.8), 4000, 1, 1), "stop", "writes took over");
   });
 });
