@@ -320,10 +320,19 @@ class PrimaryRequests {
       }, timeoutMs);
       this.#pending.set(id, (message) => {
         clearTimeout(timer);
-        resolve(message);
+        const failed = (message as { error?: string }).error;
+        if (failed !== undefined) reject(new Error(failed));
+        else resolve(message);
       });
       this.#send(make(id));
     });
+  }
+
+  /** Rejects every request still waiting (the primary is gone). */
+  failAll(reason: string): void {
+    const waiting = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const settle of waiting) settle({ t: "response", id: 0, error: reason });
   }
 
   /** Routes an answer to its request. */
@@ -346,6 +355,8 @@ export interface HelperLink {
   flush(): void;
   /** Feed every message from the primary here. */
   onMessage(message: HelperMessage): void;
+  /** The primary is gone: every request waiting for it fails now. */
+  primaryGone(): void;
 }
 
 /**
@@ -366,7 +377,7 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
   setInterval(flush, 1000).unref();
   const hashed = async (make: (id: number) => HelperMessage): Promise<string | boolean> => {
     const answer = await requests.ask(make, "password hash", 60_000);
-    if (answer.t !== "hashed" || answer.error !== undefined || answer.value === undefined) throw new Error(answer.t === "hashed" ? answer.error : "bad answer");
+    if (answer.t !== "hashed" || answer.value === undefined) throw new Error("the primary process sent no hash");
     return answer.value;
   };
   return {
@@ -381,7 +392,7 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
       },
       async render() {
         const answer = await requests.ask((id) => ({ t: "render", id }), "metrics", 5000);
-        if (answer.t !== "rendered") throw new Error("bad answer");
+        if (answer.t !== "rendered") throw new Error("the primary process sent no metrics");
         return { contentType: answer.contentType, body: answer.body };
       },
     },
@@ -394,10 +405,11 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
     },
     async forward(request) {
       const answer = await requests.ask((id) => ({ t: "request", id, request }), `${request.method} ${request.url}`, 120_000);
-      if (answer.t !== "response" || !answer.response) throw new Error(answer.t === "response" ? answer.error : "bad answer");
+      if (answer.t !== "response" || !answer.response) throw new Error("the primary process sent no response");
       return answer.response;
     },
     flush,
     onMessage: (message) => requests.answer(message),
+    primaryGone: () => requests.failAll("the primary process is gone"),
   };
 }

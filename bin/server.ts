@@ -114,8 +114,11 @@ async function runHttpHelper(config: Config): Promise<void> {
       http!.server.listen(handle as Server, () => send({ t: "serving" }));
     });
   });
-  // The primary is gone (stopped or crashed): finish what is in flight and exit.
-  process.on("disconnect", () => void stop());
+  // The primary is gone (stopped or crashed): what waits for it fails now, the rest finishes.
+  process.on("disconnect", () => {
+    link.primaryGone();
+    void stop();
+  });
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => undefined); // a terminal's Ctrl-C reaches the primary, which drains us
   send({ t: "hello" });
@@ -209,23 +212,23 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: finishing in-flight calls");
-    const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), config.shutdownGraceMs + config.shutdownDrainMs + 2000);
+    // Helpers may use a grace period of their own before this process's begins.
+    const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), 2 * config.shutdownGraceMs + config.shutdownDrainMs + 4000);
     timer.unref();
     // Phase 1, drain: keep serving, but tell clients to close their connections, and let the
     // requests already sent (in socket buffers, not yet parsed) be read. Closing at once
     // would count those connections as idle and reset them.
+    // HTTP helpers drain the same way, meanwhile; this process keeps answering the writes
+    // they forward until they are gone.
     startDraining(http);
+    const helpersStopped = helpers.stop(config.shutdownGraceMs);
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    await helpersStopped;
     // Phase 2: stop listening; keep-alive connections whose last request finishes are closed
     // as they go idle (else they would hold the server open until their timeout).
     setInterval(() => http.server.closeIdleConnections(), 100).unref();
     // Webhook attempts get the same grace; unfinished ones stay pending for the next start.
-    await Promise.all([
-      http.close(),
-      helpers.stop(config.shutdownGraceMs),
-      grpc.shutdown(config.shutdownGraceMs),
-      rampart.webhooks.stop(config.shutdownGraceMs),
-    ]);
+    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);
     await rampart.close();
     logger.info("stopped");
     logger.flush?.();

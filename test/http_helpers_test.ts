@@ -132,10 +132,18 @@ describe("HTTP helper processes", () => {
     assert.ok(await gone(helper, 5000), "the helper exits with the primary");
   });
 
-  test("a helper whose primary is killed finishes and exits", async () => {
-    const server = await startServer({ env: { RAMPART_ADMIN_KEY: makeAdminKey(), RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
+  test("a helper whose primary is killed answers what waited for it with an error and exits", async () => {
+    const key = makeAdminKey();
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
     const helper = await helperPid(server);
+    const primary = server.child.pid!;
+    // A create reaching the helper waits for the frozen primary, which then dies.
+    process.kill(primary, "SIGSTOP");
+    const pending = once(server, "POST", "/v1/realms", { "x-authrocket-api-key": key }, { realm: { name: "orphan" } });
+    await sleep(500);
     await server.stop("SIGKILL");
+    const answer = await pending;
+    assert.equal(answer.status, 500, "a clear failure, not a hang");
     assert.ok(await gone(helper, 10_000), "no orphaned helper");
   });
 
