@@ -159,6 +159,7 @@ export class HelperPool {
   readonly #options: HelperPoolOptions;
   readonly #helpers = new Set<Helper>();
   readonly #policy: ScalePolicy;
+  readonly #busyAt: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
 
@@ -166,13 +167,6 @@ export class HelperPool {
     this.#options = options;
     this.#policy = new ScalePolicy(options.policy);
     this.#busyAt = options.policy?.busyAt ?? 0.85;
-  }
-
-  readonly #busyAt: number;
-
-  /** Helpers running (serving or starting). */
-  get size(): number {
-    return this.#helpers.size;
   }
 
   start(): void {
@@ -231,8 +225,10 @@ export class HelperPool {
     child.on("message", (message: HelperMessage) => this.#onMessage(helper, message));
     child.once("exit", (code, signal) => {
       this.#helpers.delete(helper);
-      if (this.#stopping || helper.child.killed) return;
+      if (this.#stopping) return;
       (code === 0 ? logger.info : logger.warn).call(logger, { helper_pid: child.pid, code, signal }, "HTTP helper process exited");
+      // With `always`, a helper that died is replaced (after a pause, should it die at start).
+      if (this.#options.scaling === "always" && code !== 0) setTimeout(() => this.#spawn(), 1000).unref();
     });
     child.on("error", (err) => logger.warn({ helper_pid: child.pid, err: err.message }, "HTTP helper process error"));
   }
@@ -246,14 +242,13 @@ export class HelperPool {
           this.#options.server,
         );
         return;
-      case "serving":
+      case "serving": {
         helper.serving = true;
         this.#options.logger.info({ helper_pid: child.pid }, "HTTP helper process serving");
-        {
-          const serving = this.#serving();
-          this.#options.rebalance?.(serving / (serving + 1));
-        }
+        const serving = this.#serving();
+        this.#options.rebalance?.(serving / (serving + 1));
         return;
+      }
       case "request":
         void this.#options.answer(message.request).then(
           (response) => child.connected && child.send({ t: "response", id: message.id, response } satisfies HelperMessage),

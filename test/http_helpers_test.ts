@@ -147,6 +147,25 @@ describe("HTTP helper processes", () => {
     assert.ok(await gone(helper, 10_000), "no orphaned helper");
   });
 
+  test("with RAMPART_HTTP_SCALING=always a helper that dies is replaced", async () => {
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: makeAdminKey(), RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
+    const first = await helperPid(server);
+    process.kill(first, "SIGKILL");
+    let second: number | undefined;
+    for (let i = 0; i < 100 && second === undefined; i++) {
+      await sleep(100);
+      second = server
+        .logLines()
+        .filter((l) => l.msg === "HTTP helper process serving")
+        .map((l) => l.helper_pid as number)
+        .find((pid) => pid !== first);
+    }
+    assert.ok(second !== undefined && alive(second), "a new helper serves");
+    const exit = await server.stop("SIGTERM");
+    assert.equal(exit.code, 0);
+    assert.ok(await gone(second, 5000));
+  });
+
   test("RAMPART_HTTP_PROCESSES=1 starts no helper, whatever the scaling", async () => {
     const server = await startServer({ env: { RAMPART_ADMIN_KEY: makeAdminKey(), RAMPART_HTTP_PROCESSES: "1", RAMPART_HTTP_SCALING: "always" } });
     await sleep(1000);
