@@ -44,6 +44,9 @@ export class KeyRing {
 
   /** Resolves the caller's permissions, or throws api_key.missing / api_key.invalid / api_key.forbidden. */
   async authorize(ctx: CallContext, permission: Permission): Promise<void> {
+    // Every call begins here: it sees whatever another process committed before it began
+    // (a logout through another process, a revocation with the CLI).
+    this.#rt().db.noticeOtherWriters();
     const { apiKey, account, bearer, trusted } = ctx.credentials;
     if (trusted !== undefined) {
       if (trusted === this.trustToken) return;
@@ -54,8 +57,6 @@ export class KeyRing {
     const cacheKey = `${account ?? ""}\u0000${presented}`;
     const rt = this.#rt();
     const now = rt.clock();
-    // A revocation committed by another process empties the cache (see openRampart).
-    rt.db.noticeOtherWriters(now);
     let entry = this.#cache.get(cacheKey);
     if (!entry || entry.until < now) {
       this.#cache.delete(cacheKey);

@@ -48,6 +48,14 @@ describe("cached reads", () => {
     await assert.rejects(t.rampart.sessions.get(ctx(), { id: user.token }), notFound("session.not_found"));
   });
 
+  test("a call sees another process's commit even within the same millisecond", async () => {
+    const user = await login("ned");
+    await t.rampart.sessions.get(ctx(), { id: user.token });
+    other.prepare("DELETE FROM sessions WHERE user_id = ?").run(user.id);
+    // No tick: the clock shows the same millisecond as the cached read.
+    await assert.rejects(t.rampart.sessions.get(ctx(), { id: user.token }), notFound("session.not_found"));
+  });
+
   test("a user changed by another process reads changed, by id, username and api key", async () => {
     const api = (await t.rampart.users.create(ctx(), { user: { user_type: "api" } })) as { id: string };
     const key = ((await t.rampart.credentials.create(ctx(), { credential: { user_id: api.id, credential_type: "api_key" } })) as { api_key: string }).api_key;

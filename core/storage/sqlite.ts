@@ -105,12 +105,14 @@ export class SqliteStore implements Sql {
 
   /**
    * Probes for commits by other connections (another Rampart process sharing the file, the
-   * CLI): at most once per distinct `nowMs` (a millisecond of core's clock). On a
-   * change the cache of reads is emptied and every {@link onOtherWriters} listener runs.
+   * CLI). Every call starts with one (`KeyRing.authorize`), so a call sees every commit that
+   * finished before it began; later checks within the same call pass `nowMs` and are skipped
+   * in the same millisecond of core's clock. On a change the cache of reads is emptied and
+   * every {@link onOtherWriters} listener runs.
    */
-  noticeOtherWriters(nowMs: number): void {
-    if (nowMs === this.#dataVersionCheckedAt) return;
-    this.#dataVersionCheckedAt = nowMs;
+  noticeOtherWriters(nowMs?: number): void {
+    if (nowMs !== undefined && nowMs === this.#dataVersionCheckedAt) return;
+    this.#dataVersionCheckedAt = nowMs ?? Number.NaN;
     this.#probeDataVersion();
   }
 
