@@ -2,7 +2,7 @@
  * Node.js dependencies for core: better-sqlite3 and argon2id (@node-rs/argon2) hashing on
  * libuv's thread pool with bounded concurrency. Only Node entry points import this file.
  */
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
@@ -79,5 +79,6 @@ export function nodeDeps(options: NodeDepsOptions): OpenOptions {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   // better-sqlite3's overloaded typings are wider than the structural port; the calls match.
   const database = new Database(path) as unknown as SqliteDatabase;
-  return { sha256: (text) => createHash("sha256").update(text, "utf8").digest("hex"), ...rest, database, hasher: argon2Hasher(hashConcurrency) };
+  // crypto.hash: one call, no Hash object (Node ≥ 20.12).
+  return { sha256: (text) => digest("sha256", text, "hex"), ...rest, database, hasher: argon2Hasher(hashConcurrency) };
 }
