@@ -153,26 +153,33 @@ async function main(): Promise<void> {
   }
 
   // -- HTTP: Fastify baseline, P1, P2, P4 ------------------------------------------------
-  log("baseline: bare Fastify hello-world");
+  // The baseline is measured before P1 and again after P4, and its figure is the median of
+  // both sets of runs: the machine drifts within minutes, and P1, P2 and P4 all sit between.
   let fastifyRss: { idle: number | null; load: number | null } = { idle: null, load: null };
-  const fastify = await step("Fastify hello", async () => {
-    const child = spawnNode("bench/children/fastify_hello.ts");
-    try {
-      const port = (await waitForLine(child, /READY (\d+)/, 20_000, "fastify hello"))[1];
-      await sleep(500);
-      const idle = rssMiB(child.pid);
-      const sampler = sampleRss(child.pid);
-      const measured = await measureHttp({ url: `http://127.0.0.1:${port}/`, connections }, plan);
-      fastifyRss = { idle, load: sampler.stop() };
-      return measured;
-    } finally {
-      await child.stop();
-    }
-  });
-  if (fastify) {
-    loads.fastify = fastify;
-    log(`  ${describe(fastify)}; RSS idle ${fmt(fastifyRss.idle)} MiB, peak ${fmt(fastifyRss.load)} MiB`);
-  }
+  const fastifyRuns: RunStats[] = [];
+  const measureFastify = async (when: string): Promise<void> => {
+    log(`baseline: bare Fastify hello-world (${when})`);
+    const measured = await step("Fastify hello", async () => {
+      const child = spawnNode("bench/children/fastify_hello.ts");
+      try {
+        const port = (await waitForLine(child, /READY (\d+)/, 20_000, "fastify hello"))[1];
+        await sleep(500);
+        const idle = rssMiB(child.pid);
+        const sampler = sampleRss(child.pid);
+        const result = await measureHttp({ url: `http://127.0.0.1:${port}/`, connections }, plan);
+        if (fastifyRss.idle === null) fastifyRss = { idle, load: sampler.stop() };
+        else sampler.stop();
+        return result;
+      } finally {
+        await child.stop();
+      }
+    });
+    if (!measured) return;
+    fastifyRuns.push(...measured.runs);
+    loads.fastify = summarize(fastifyRuns);
+    log(`  ${describe(measured)}; RSS idle ${fmt(fastifyRss.idle)} MiB, peak ${fmt(fastifyRss.load)} MiB`);
+  };
+  await measureFastify("before P1");
 
   let loadRss: number | null = null;
   if (ready) {
@@ -201,6 +208,8 @@ async function main(): Promise<void> {
       log(`  ${describe(p4)}`);
     }
   }
+  await measureFastify("after P4");
+  if (loads.fastify) log(`  baseline over both: ${describe(loads.fastify)}`);
 
   // -- gRPC: echo baseline, P5 -----------------------------------------------------------
   log("baseline: bare grpc-js unary echo");
@@ -368,7 +377,7 @@ async function main(): Promise<void> {
     ...(invalid(m) ? { note: invalid(m)! } : {}),
   });
   rows.push(
-    baselineRow("B1", "baseline: bare Fastify hello-world, 50 connections", loads.fastify),
+    baselineRow("B1", "baseline: bare Fastify hello-world, 50 connections (measured before P1 and after P4)", loads.fastify),
     baselineRow("B2", "baseline: bare grpc-js unary echo, 50 in flight", loads.echo),
     baselineRow("B3", `baseline: raw SQLite single-row commits (WAL, synchronous=${options.synchronous})`, loads.sqlite),
     {
