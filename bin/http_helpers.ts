@@ -139,7 +139,7 @@ export interface HelperPoolOptions {
   counts: () => { requests: number; writes: number };
   /**
    * Asks clients of the primary to reconnect, so they spread over every serving process:
-   * called with `share` = serving / (serving + 1) when a helper starts serving, and with 0.1
+   * called with `share` = serving / (serving + 1) when a helper starts serving, and with 0.2
    * at each busy sample while helpers serve (the busy primary accepts fewer of them).
    */
   rebalance?: (share: number) => void;
@@ -188,7 +188,7 @@ export class HelperPool {
       last = now;
       lastCounts = counts;
       const decision = this.#policy.observe(sample, Date.now(), this.#helpers.size, this.#options.max);
-      if (decision === undefined && sample.utilization >= this.#busyAt && this.#serving() > 0) this.#options.rebalance?.(0.1);
+      if (decision === undefined && sample.utilization >= this.#busyAt && this.#serving() > 0) this.#options.rebalance?.(0.2);
       if (decision === "start") this.#spawn();
       else if (decision === "stop") this.#retireOne();
     }, this.#options.sampleMs ?? 100);
