@@ -18,7 +18,7 @@ export const WRITES = Object.freeze({ writes: true });
 /** A request as a helper received it. */
 export interface ForwardedRequest {
   method: string;
-  /** Path and query string, as received. */
+  /** Path and query string, as received (before any rewrite). */
   url: string;
   headers: IncomingHttpHeaders;
   body: Uint8Array;
@@ -96,7 +96,8 @@ export function forwardWrites(
     forwarded.add(request);
     const answer = await forward({
       method: request.method,
-      url: request.raw.url ?? "/",
+      // As received: the primary applies its own rewrites (LoginRocket host routing) again.
+      url: request.originalUrl,
       headers: { ...withoutHopByHop(request.raw.headers), [FORWARDED_HEADER]: `${options.token} ${request.id}` },
       body: await readBody(request, options.bodyLimit),
       remoteAddress: request.socket.remoteAddress ?? "",

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { jwtVerify } from "jose";
 import { CoreError, handlerUrl, type CallContext } from "@rampart/core";
-import { buildHttpApp } from "@rampart/http-bridge";
+import { answerForwarded, buildHttpApp } from "@rampart/http-bridge";
 import { openTestRampart, type TestRampart } from "./helpers/rampart.ts";
 
 const REQUEST_ID = /^rq_[0-9A-Za-z]{22}$/;
@@ -655,6 +655,43 @@ describe("LoginRocket over HTTP", () => {
       assert.equal(res.status, 400);
       assertPageHeaders(res);
       assert.equal(res.headers["content-type"], "text/html; charset=utf-8");
+    });
+  });
+
+  describe("through an HTTP helper (writes forwarded to the primary)", () => {
+    it("logs in by path and by host, and posts a hosted form rendered by the helper", async () => {
+      const shared = { csrfKey: new Uint8Array(32).fill(3), forwardToken: "helper-test-token" };
+      const options = { trustedProxies: ["127.0.0.0/8", "::1"], loginRocketDomain: "login.test", ...shared };
+      const primary = buildHttpApp(t.rampart, options);
+      const helperApp = buildHttpApp(t.rampart, { ...options, forwardWrites: (request) => answerForwarded(primary, request) });
+      try {
+        await helperApp.listen({ host: "127.0.0.1", port: 0 });
+        const helperPort = (helperApp.server.address() as AddressInfo).port;
+        const byPath = await postJson(helperPort, "/lr/shop/v1/login", { username: "alice", password: ALICE_PASSWORD }, { origin: SHOP_ORIGIN });
+        assert.equal(byPath.status, 200, byPath.text);
+        assert.equal(byPath.headers["access-control-allow-origin"], SHOP_ORIGIN);
+        assert.equal((await verified(byPath.json.token)).un, "alice");
+        const byHost = await postJson(
+          helperPort,
+          "/v1/login",
+          { username: "alice", password: ALICE_PASSWORD },
+          { host: "shop.login.test", origin: SHOP_ORIGIN },
+        );
+        assert.equal(byHost.status, 200, byHost.text);
+        const form = csrfOf(await send(helperPort, "/", { headers: { host: "shop.login.test" } }));
+        const posted = await postForm(
+          helperPort,
+          "/",
+          { csrf_token: form.token, username: "alice", password: ALICE_PASSWORD },
+          { host: "shop.login.test", cookie: form.cookie },
+        );
+        assert.equal(posted.status, 303, posted.text);
+        assert.ok(String(posted.headers.location).startsWith(`${SHOP_LOGIN}&token=`));
+        issuedTokens.push(new URL(String(posted.headers.location)).searchParams.get("token")!);
+      } finally {
+        await helperApp.close();
+        await primary.close();
+      }
     });
   });
 
