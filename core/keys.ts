@@ -46,7 +46,8 @@ export class KeyRing {
   async authorize(ctx: CallContext, permission: Permission): Promise<void> {
     // Every call begins here: it sees whatever another process committed before it began
     // (a logout through another process, a revocation with the CLI).
-    this.#rt().db.noticeOtherWriters();
+    const rt = this.#rt();
+    rt.db.noticeOtherWriters(rt.clock(), true);
     const { apiKey, account, bearer, trusted } = ctx.credentials;
     if (trusted !== undefined) {
       if (trusted === this.trustToken) return;
@@ -55,7 +56,6 @@ export class KeyRing {
     const presented = bearer ?? apiKey;
     if (!presented) throw new CoreError("api_key.missing");
     const cacheKey = `${account ?? ""}\u0000${presented}`;
-    const rt = this.#rt();
     const now = rt.clock();
     let entry = this.#cache.get(cacheKey);
     if (!entry || entry.until < now) {

@@ -105,14 +105,14 @@ export class SqliteStore implements Sql {
 
   /**
    * Probes for commits by other connections (another Rampart process sharing the file, the
-   * CLI). Every call starts with one (`KeyRing.authorize`), so a call sees every commit that
-   * finished before it began; later checks within the same call pass `nowMs` and are skipped
-   * in the same millisecond of core's clock. On a change the cache of reads is emptied and
-   * every {@link onOtherWriters} listener runs.
+   * CLI) as of `nowMs` (core's clock). Every call starts with a forced probe
+   * (`KeyRing.authorize`), so it sees every commit that finished before it began; the checks
+   * later in the call are skipped within the same millisecond. On a change the cache of
+   * reads is emptied and every {@link onOtherWriters} listener runs.
    */
-  noticeOtherWriters(nowMs?: number): void {
-    if (nowMs !== undefined && nowMs === this.#dataVersionCheckedAt) return;
-    this.#dataVersionCheckedAt = nowMs ?? Number.NaN;
+  noticeOtherWriters(nowMs: number, force = false): void {
+    if (!force && nowMs === this.#dataVersionCheckedAt) return;
+    this.#dataVersionCheckedAt = nowMs;
     this.#probeDataVersion();
   }
 
