@@ -15,9 +15,9 @@
  * exact in every process: each cache in core is emptied when another process commits
  * (SqliteStore's data_version probe). Only the primary runs gRPC, the webhook worker (it polls the outbox,
  * so deliveries a helper queues go out within a second) and the metrics registry: helpers
- * send their request observations to it and fetch `/metrics` text from it. Password hashes
- * are computed by the primary's hashing pool too, so the machine never runs more hashes at
- * once than it has cores, however many processes take logins. The hosted pages' CSRF key is
+ * send their request observations to it and fetch `/metrics` text from it. Every call that
+ * hashes a password writes (a login records an event), so hashes too run only in the
+ * primary's pool: the machine never runs more at once than it has cores. The hosted pages' CSRF key is
  * the primary's, so a form rendered by one process can be posted to another. After a helper
  * starts serving, the primary asks a share of its keep-alive connections to reconnect
  * (`Connection: close` on their next answer), so clients already connected spread too.
@@ -25,7 +25,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import type { Server } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { MetricsSink, PasswordHasher } from "@rampart/core";
+import type { MetricsSink } from "@rampart/core";
 import type { ForwardedRequest, ForwardedResponse, HttpMetrics } from "@rampart/http-bridge";
 import type { Logger } from "pino";
 
@@ -37,9 +37,6 @@ export type HelperMessage =
   | { t: "observations"; rows: [route: string, method: string, status: number, seconds: number][]; logins: Parameters<MetricsSink["login"]>[] }
   | { t: "render"; id: number }
   | { t: "rendered"; id: number; contentType: string; body: string }
-  | { t: "hash"; id: number; password: string }
-  | { t: "verify"; id: number; phc: string; password: string }
-  | { t: "hashed"; id: number; value?: string | boolean; error?: string }
   | { t: "request"; id: number; request: ForwardedRequest }
   | { t: "response"; id: number; response?: ForwardedResponse; error?: string }
   | { t: "drain" };
@@ -131,8 +128,6 @@ export interface HelperPoolOptions {
   metrics: HttpMetrics;
   /** The primary's core metrics: helpers' login outcomes are counted here. */
   coreMetrics: MetricsSink;
-  /** The primary's password hasher, which computes helpers' hashes too. */
-  hasher: PasswordHasher;
   /** Answers a request a helper forwarded (the primary's app; see http-bridge/forward.ts). */
   answer: (request: ForwardedRequest) => Promise<ForwardedResponse>;
   /** Requests answered and writes committed by the primary so far (for the write share). */
@@ -255,25 +250,6 @@ export class HelperPool {
           (err: unknown) => child.connected && child.send({ t: "response", id: message.id, error: (err as Error).message } satisfies HelperMessage),
         );
         return;
-      case "hash":
-      case "verify": {
-        const { hasher } = this.#options;
-        const work = message.t === "hash" ? hasher.hash(message.password) : hasher.verify(message.phc, message.password);
-        void work.then(
-          (value) => child.connected && child.send({ t: "hashed", id: message.id, value } satisfies HelperMessage),
-          (err: unknown) => child.connected && child.send({ t: "hashed", id: message.id, error: (err as Error).message } satisfies HelperMessage),
-        );
-        return;
-      }
-      case "observations":
-        for (const [route, method, status, seconds] of message.rows) this.#options.metrics.observe(route, method, status, seconds);
-        for (const [kind, outcome] of message.logins) this.#options.coreMetrics.login(kind, outcome);
-        return;
-      case "render":
-        void this.#options.metrics.render().then(({ contentType, body }) => {
-          if (child.connected) child.send({ t: "rendered", id: message.id, contentType, body } satisfies HelperMessage);
-        });
-        return;
       default:
         return;
     }
@@ -332,18 +308,16 @@ class PrimaryRequests {
 
   /** Routes an answer to its request. */
   answer(message: HelperMessage): void {
-    if (message.t !== "rendered" && message.t !== "hashed" && message.t !== "response") return;
+    if (message.t !== "rendered" && message.t !== "response") return;
     this.#pending.get(message.id)?.(message);
     this.#pending.delete(message.id);
   }
 }
 
-/** What a helper process uses instead of its own metrics registry and hashing pool. */
+/** What a helper process uses instead of its own metrics registry and database writes. */
 export interface HelperLink {
   metrics: HttpMetrics;
   core: MetricsSink;
-  /** Hashes and verifies through the primary's pool; format checks stay local. */
-  hasher(local: PasswordHasher): PasswordHasher;
   /** Has the primary answer a request that may write. */
   forward(request: ForwardedRequest): Promise<ForwardedResponse>;
   /** Sends what is still batched (before exiting). */
@@ -356,8 +330,8 @@ export interface HelperLink {
 
 /**
  * A helper's side of the IPC channel: metrics observations go to the primary in batches
- * (once a second, and at `flush`), `/metrics` is the primary's registry, and password hashes
- * are computed by the primary's pool.
+ * (once a second, and at `flush`), `/metrics` is the primary's registry, and requests that
+ * may write are answered by the primary.
  */
 export function helperLink(send: (message: HelperMessage) => void): HelperLink {
   let rows: [string, string, number, number][] = [];
@@ -370,11 +344,6 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
     logins = [];
   };
   setInterval(flush, 1000).unref();
-  const hashed = async (make: (id: number) => HelperMessage): Promise<string | boolean> => {
-    const answer = await requests.ask(make, "password hash", 60_000);
-    if (answer.t !== "hashed" || answer.value === undefined) throw new Error("the primary process sent no hash");
-    return answer.value;
-  };
   return {
     core: {
       login: (kind, outcome) => void logins.push([kind, outcome]),
@@ -390,13 +359,6 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
         if (answer.t !== "rendered") throw new Error("the primary process sent no metrics");
         return { contentType: answer.contentType, body: answer.body };
       },
-    },
-    hasher(local) {
-      return {
-        ...local,
-        hash: async (password) => (await hashed((id) => ({ t: "hash", id, password }))) as string,
-        verify: async (phc, password) => (await hashed((id) => ({ t: "verify", id, phc, password }))) === true,
-      };
     },
     async forward(request) {
       const answer = await requests.ask((id) => ({ t: "request", id, request }), `${request.method} ${request.url}`, 120_000);

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:net";
-import { openRampart, type MetricsSink, type OpenRampart, type PasswordHasher } from "@rampart/core";
+import { openRampart, type MetricsSink, type OpenRampart } from "@rampart/core";
 import { nodeDeps } from "@rampart/core/adapters/node";
 import { createGrpcServer } from "@rampart/grpc-server";
 import {
@@ -33,12 +33,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function open(
-  config: Config,
-  logger: Logger,
-  metrics: MetricsSink,
-  hasher?: (local: PasswordHasher) => PasswordHasher,
-): OpenRampart & { hasher: PasswordHasher; hashQueue: { readonly queued: number } | undefined } {
+function open(config: Config, logger: Logger, metrics: MetricsSink): OpenRampart & { hashQueue: { readonly queued: number } | undefined } {
   try {
     const deps = nodeDeps({
       path: config.dbPath,
@@ -48,9 +43,7 @@ function open(
       synchronous: config.synchronous,
       ...(config.loginRocketDomain ? { loginRocketDomain: config.loginRocketDomain } : {}),
     });
-    const hashQueue = (deps.hasher as { queue?: { readonly queued: number } }).queue;
-    if (hasher) deps.hasher = hasher(deps.hasher);
-    return Object.assign(openRampart(deps), { hasher: deps.hasher, hashQueue });
+    return Object.assign(openRampart(deps), { hashQueue: (deps.hasher as { queue?: { readonly queued: number } }).queue });
   } catch (err) {
     fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
   }
@@ -88,7 +81,7 @@ async function runHttpHelper(config: Config): Promise<void> {
     if (process.connected) process.send!(message);
   };
   const link = helperLink(send);
-  const rampart = open(config, logger, link.core, (local) => link.hasher(local));
+  const rampart = open(config, logger, link.core);
   let http: ReturnType<typeof httpApp> | undefined;
   let stopping = false;
   const stop = async (): Promise<void> => {
@@ -194,7 +187,6 @@ async function main(): Promise<void> {
     logger,
     metrics: metrics.http,
     coreMetrics: metrics.core,
-    hasher: rampart.hasher,
     answer: (request) => answerForwarded(http, request),
     counts: () => ({ requests, writes: rampart.writeCount() }),
     // Clients already connected spread too: a share of them is asked to reconnect.
