@@ -10,6 +10,16 @@
 import type { CallContext, JsonObject, ListResult, Params } from "./context.ts";
 import type { RequestInfo } from "./request_info.ts";
 
+/**
+ * Whether the operation `<resource>.<name>` only reads: lists, gets, and API-key checks
+ * (which refresh `last_login_at` at most once a day per key). Every other operation may
+ * write; a process that shares the database but is not its writer (an HTTP helper) hands
+ * those to one that is.
+ */
+export function isReadOnlyOperation(name: string): boolean {
+  return /\.(list|get|authenticateKey)$/.test(name);
+}
+
 /** One operation: context + raw params in, v1 JSON out. Rejects with CoreError. */
 export type Operation<R = JsonObject> = (ctx: CallContext, params: Params) => Promise<R>;
 

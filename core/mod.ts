@@ -23,6 +23,7 @@ export type {
   UserOperations,
   UserTokenOperations,
 } from "./api.ts";
+export { isReadOnlyOperation } from "./api.ts";
 export type { CallContext, Credentials, JsonObject, ListResult, Params } from "./context.ts";
 export type { Clock, Logger, MetricsSink, PasswordHasher, RampartDeps, SqliteDatabase, SqliteStatement, SqlValue, ThrottleSettings } from "./deps.ts";
 export { ERROR_CATALOGUE, type ErrorCode } from "./error_catalogue.ts";

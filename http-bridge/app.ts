@@ -7,7 +7,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { CoreError, newRequestId, type Params, type Rampart } from "@rampart/core";
+import { CoreError, isReadOnlyOperation, newRequestId, type Params, type Rampart } from "@rampart/core";
 import { registerBodyParsers } from "./body_parsers.ts";
 import { documentRoutes, type HttpMetrics, registerOperationsRoutes } from "./operations_routes.ts";
 import { forwardedRequestId, forwardWrites, WRITES, type ForwardedRequest, type ForwardedResponse } from "./forward.ts";
@@ -84,9 +84,6 @@ const draining = new WeakSet<FastifyInstance>();
 export function startDraining(app: FastifyInstance): void {
   draining.add(app);
 }
-
-/** Management operations that only read (a key check writes at most once a day per key). */
-const READS = /\.(list|get|authenticateKey)$/;
 
 const shedding = new WeakMap<FastifyInstance, { remaining: number }>();
 
@@ -169,7 +166,7 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
   });
 
   for (const route of V1_ROUTES) {
-    app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route), ...(READS.test(route.op) ? {} : { config: WRITES }) });
+    app.route({ method: route.method, url: route.path, handler: v1Handler(rampart, route), ...(isReadOnlyOperation(route.op) ? {} : { config: WRITES }) });
   }
   // LoginRocket: the end-user API (CORS, JSONP) and the hosted pages.
   registerLoginRocketApi(app, rampart, { trustedProxies });
