@@ -167,7 +167,9 @@ export function sessionOperations(rt: Runtime): SessionOperations {
         rt.db,
         {
           table: "sessions",
-          where: ["t.realm_id = ?", "t.user_id = ?", "t.expires_at > ?"],
+          // The unary + keeps expires_at out of index choice: sessions_user walks the
+          // user's sessions in id order, where sessions_user_expiry would need a sort.
+          where: ["t.realm_id = ?", "t.user_id = ?", "+t.expires_at > ?"],
           args: [realm.id, user.id, t],
         },
         page,

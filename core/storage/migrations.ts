@@ -221,4 +221,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX memberships_org;
   CREATE INDEX memberships_org ON memberships(org_id, id);
   `,
+  // 6: every login drops the user's expired sessions; by (user_id, expires_at) that is a seek
+  // to the expired ones, where sessions_user made it a walk over all of the user's live
+  // sessions (a user logging in often has thousands). Nothing reads by expiry alone.
+  `
+  CREATE INDEX sessions_user_expiry ON sessions(user_id, expires_at);
+  DROP INDEX sessions_expiry;
+  `,
 ];
