@@ -17,7 +17,7 @@ import { readRequestInfo } from "./request_info.ts";
 import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
-import { MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
+import { deepFreeze, MEMBERSHIP_COUNT, userJson, type UserRow } from "./user_json.ts";
 
 /** A membership as stored. */
 export interface MembershipRow {
@@ -88,15 +88,6 @@ export function membershipsOfUser(sql: Sql, userId: string, now: number): readon
     const until = rows.reduce((first, m) => Math.min(first, m.expires_at ?? Number.POSITIVE_INFINITY), Number.POSITIVE_INFINITY);
     return { value: deepFreeze(json), until };
   });
-}
-
-/** Freezes a JSON value and everything in it (cached JSON is shared, so nobody may change it). */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
 }
 
 /** An org's live memberships, each embedding its `user`: two queries. */

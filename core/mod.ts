@@ -33,5 +33,6 @@ export { parseKey } from "./keys.ts";
 export { DEFAULT_THROTTLE, openRampart, type OpenOptions, type OpenRampart } from "./rampart.ts";
 export { errorSentence, handlerUrl } from "./login_rocket.ts";
 export type { RequestInfo } from "./request_info.ts";
+export { deepFreeze } from "./user_json.ts";
 export { isIpLiteral } from "./request_info.ts";
 export { RETRY as WEBHOOK_RETRY, signatureHeader } from "./webhooks.ts";

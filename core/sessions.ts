@@ -17,7 +17,7 @@ import type { Runtime } from "./runtime.ts";
 import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
 import { signLoginToken, verifyLoginToken } from "./tokens.ts";
-import { MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
+import { deepFreeze, MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
 
 /** A session as stored (or, in unmanaged realms, as read from its token). */
 export interface SessionRow {
@@ -181,12 +181,22 @@ export function sessionOperations(rt: Runtime): SessionOperations {
       await rt.authorize(ctx, "read");
       rejectUnknownParams(params, []);
       const { realm, session, user, t } = await requireSession(ctx, params);
-      const json = sessionJson(session, user);
       const expands = readExpands(params, undefined, ["memberships", "token"]);
-      if (expands.has("memberships")) json.memberships = membershipsOfUser(rt.db, user.id, t);
+      const build = (): JsonObject => {
+        const json = sessionJson(session, user);
+        if (expands.has("memberships")) json.memberships = membershipsOfUser(rt.db, user.id, t);
+        return json;
+      };
       // A fresh token from the user's current data, keeping the session's original expiry.
-      if (expands.has("token")) json.token = await signLoginToken(rt.db, realm, user, session.id, Math.floor(t), session.expires_at);
-      return json;
+      if (expands.has("token")) return { ...build(), token: await signLoginToken(rt.db, realm, user, session.id, Math.floor(t), session.expires_at) };
+      // Unmanaged sessions are rebuilt from each token's claims; managed ones are rows, and
+      // their JSON is cached like the rows (frozen and shared, so a transport can serialize
+      // it once) until the session or one of the user's memberships expires.
+      if (realm.session_type !== "managed") return build();
+      return rt.db.cachedRead(`session json ${session.id}${expands.has("memberships") ? " memberships" : ""}`, t, () => ({
+        value: deepFreeze(build()),
+        until: Math.min(session.expires_at, userRowUntil(user)),
+      }));
     },
 
     async create(ctx, params) {

@@ -39,6 +39,18 @@ export function userRowUntil(row: { next_membership_expiry?: number | null } | u
   return row?.next_membership_expiry ?? Number.POSITIVE_INFINITY;
 }
 
+/**
+ * Freezes a JSON value (or a message made from one) and everything in it: cached results are
+ * shared, so nobody may change them. Byte arrays cannot be frozen and are left as they are.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
 /** The v1 JSON of a user. Lists omit `custom` unless expanded; Gets add `credentials`. */
 export function userJson(row: UserRow, options: { custom: boolean; credentials?: { id: string; credential_type: string }[] }): JsonObject {
   const out: JsonObject = {

@@ -20,7 +20,7 @@ import { seconds } from "./runtime.ts";
 import type { Sql } from "./storage/sqlite.ts";
 import { LOGIN_FAILED, passwordLogin } from "./login.ts";
 import { signLoginToken } from "./tokens.ts";
-import { MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
+import { deepFreeze, MEMBERSHIP_COUNT, MEMBERSHIP_COUNT_UNTIL, userJson, userRowUntil, type UserRow } from "./user_json.ts";
 import { consumeUserToken, peekUserToken } from "./user_tokens.ts";
 
 const WRITABLE = new Set([
@@ -86,6 +86,21 @@ function fullUserJson(sql: Sql, row: UserRow, now: number, withMemberships = fal
   const json = userJson(row, { custom: true, credentials });
   if (withMemberships) json.memberships = membershipsOfUser(sql, row.id, now);
   return json;
+}
+
+/**
+ * {@link fullUserJson} for the read paths (Get a user, key checks), plus `token: null` when
+ * asked: cached like the rows it is built from (until the user's next membership expiry — the
+ * row's own `until` — or any write), frozen and shared, so a repeated read returns the same
+ * object and a transport can serialize it once.
+ */
+function sharedUserJson(sql: Sql, row: UserRow, now: number, options: { memberships: boolean; nullToken?: boolean }): Readonly<JsonObject> {
+  const key = `user json ${row.id}${options.memberships ? " memberships" : ""}${options.nullToken ? " token:null" : ""}`;
+  return sql.cachedRead(key, now, () => {
+    const json = fullUserJson(sql, row, now, options.memberships);
+    if (options.nullToken) json.token = null;
+    return { value: deepFreeze(json), until: userRowUntil(row) };
+  });
 }
 
 /** Validated user attributes; `undefined` fields were not given. */
@@ -284,7 +299,9 @@ export function userOperations(rt: Runtime): UserOperations {
       rejectUnknownParams(params, []);
       const realm = resolveRealm(rt, ctx, params);
       const now = nowSeconds(rt);
-      return fullUserJson(rt.db, requireUser(rt.db, realm.id, params.id, now), now, readExpands(params, undefined, ["memberships"]).has("memberships"));
+      return sharedUserJson(rt.db, requireUser(rt.db, realm.id, params.id, now), now, {
+        memberships: readExpands(params, undefined, ["memberships"]).has("memberships"),
+      });
     },
 
     async create(ctx, params) {
@@ -422,12 +439,10 @@ export function userOperations(rt: Runtime): UserOperations {
         await rt.db.write((sql) => sql.run("UPDATE users SET last_login_at = ? WHERE id = ?", now, user.id));
         user.last_login_at = now;
       }
-      const json = fullUserJson(rt.db, user, now, readExpands(params, undefined, ["memberships"]).has("memberships"));
-      json.token =
-        realm.api_key_minutes > 0
-          ? await signLoginToken(rt.db, realm, user, rt.ids.next("kss"), Math.floor(now), Math.floor(now + realm.api_key_minutes * 60))
-          : null;
-      return json;
+      const memberships = readExpands(params, undefined, ["memberships"]).has("memberships");
+      if (realm.api_key_minutes <= 0) return sharedUserJson(rt.db, user, now, { memberships, nullToken: true });
+      const token = await signLoginToken(rt.db, realm, user, rt.ids.next("kss"), Math.floor(now), Math.floor(now + realm.api_key_minutes * 60));
+      return { ...sharedUserJson(rt.db, user, now, { memberships }), token };
     },
 
     async generatePasswordToken(ctx, params) {

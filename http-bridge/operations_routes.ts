@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance, RouteOptions } from "fastify";
 import { wasForwarded } from "./forward.ts";
 import { buildOpenApi, docFor, type DocumentedRoute, type RouteDoc } from "./openapi.ts";
+import { serializeJson } from "./serialize.ts";
 
 /** What the HTTP app reports to, and reads, metrics through (the server wires prom-client). */
 export interface HttpMetrics {
@@ -49,7 +50,7 @@ export function documentRoutes(app: FastifyInstance): DocumentedRoute[] {
   // Schemas here document; they do not validate or serialize (core validates every input for
   // every surface, and responses are plain JSON).
   app.setValidatorCompiler(() => () => true);
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setSerializerCompiler(() => serializeJson);
   app.addHook("onRoute", (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {

@@ -81,15 +81,46 @@ describe("cached reads", () => {
     await t.rampart.memberships.create(ctx(), { membership: { user_id: user.id, org_id: org.id, expires_at: Math.floor(now / 1000) + 60 } });
     const read = async () => {
       const session = (await t.rampart.sessions.get(ctx(), { id: user.token })) as { user: { membership_count: number } };
+      const expanded = (await t.rampart.sessions.get(ctx(), { id: user.token, expands: "memberships" })) as { memberships: unknown[] };
       const got = (await t.rampart.users.get(ctx(), { id: user.id, expands: "memberships" })) as { membership_count: number; memberships: unknown[] };
-      return [session.user.membership_count, got.membership_count, got.memberships.length];
+      return [session.user.membership_count, expanded.memberships.length, got.membership_count, got.memberships.length];
     };
-    assert.deepEqual(await read(), [1, 1, 1]);
-    assert.deepEqual(await read(), [1, 1, 1]);
+    assert.deepEqual(await read(), [1, 1, 1, 1]);
+    assert.deepEqual(await read(), [1, 1, 1, 1]);
     const writes = t.rampart.writeCount();
     tick(61_000);
-    assert.deepEqual(await read(), [0, 0, 0]);
+    assert.deepEqual(await read(), [0, 0, 0, 0]);
     assert.equal(t.rampart.writeCount(), writes, "nothing was written in between");
+  });
+
+  test("a read returns one frozen object while nothing changes, and a new one after a change", async () => {
+    const api = (await t.rampart.users.create(ctx(), { user: { user_type: "api" } })) as { id: string };
+    const key = ((await t.rampart.credentials.create(ctx(), { credential: { user_id: api.id, credential_type: "api_key" } })) as { api_key: string }).api_key;
+    const user = await login("hal");
+    await t.rampart.users.authenticateKey(ctx(), { api_key: key }); // records last_login_at once
+    const reads = {
+      user: () => t.rampart.users.get(ctx(), { id: user.id }),
+      userWithMemberships: () => t.rampart.users.get(ctx(), { id: user.id, expands: "memberships" }),
+      keyCheck: () => t.rampart.users.authenticateKey(ctx(), { api_key: key }),
+      session: () => t.rampart.sessions.get(ctx(), { id: user.token }),
+      sessionWithMemberships: () => t.rampart.sessions.get(ctx(), { id: user.token, expands: "memberships" }),
+    };
+    const first: Record<string, object> = {};
+    for (const [name, read] of Object.entries(reads)) {
+      first[name] = await read();
+      assert.equal(await read(), first[name], `${name}: the same object while nothing changes`);
+      assert.ok(Object.isFrozen(first[name]), `${name}: frozen, since callers share it`);
+      assert.throws(() => Object.assign(first[name]!, { id: "changed" }), TypeError);
+    }
+    assert.notEqual(first.user, first.userWithMemberships, "each expansion is its own object");
+    await t.rampart.users.update(ctx(), { id: user.id, user: { first_name: "Hal" } });
+    const fresh = (await reads.user()) as { first_name: string };
+    assert.notEqual(fresh, first.user);
+    assert.equal(fresh.first_name, "Hal");
+    assert.equal(((await reads.session()) as { user: { first_name: string } }).user.first_name, "Hal");
+    // A fresh token is signed per call, so that expansion is never shared.
+    const withToken = () => t.rampart.sessions.get(ctx(), { id: user.token, expands: "token" });
+    assert.notEqual(await withToken(), await withToken());
   });
 
   test("a session that expires is not found once its time is up", async () => {
