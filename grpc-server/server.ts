@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { type Logger, type Rampart, newRequestId, toCoreError } from "@rampart/core";
+import { deepFreeze, type Logger, type Rampart, newRequestId, toCoreError } from "@rampart/core";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
 import { callContextFrom } from "./call_context.ts";
 import { jsonToMessage, type MessageObject, messageToJson } from "./convert.ts";
@@ -72,7 +72,7 @@ export function createGrpcServer(rampart: Rampart, options: GrpcServerOptions = 
       const definition = binding.service[key]!;
       implementation[key] = unaryHandler(methodAt(definition.path), operationOf(rampart, operationName), requestIdOf, logger);
     }
-    server.addService(binding.service, implementation);
+    server.addService(withSharedResponses(binding.service), implementation);
     serviceNames.push(methodAt(Object.values(binding.service)[0]!.path).parent.typeName);
   }
 
@@ -120,13 +120,22 @@ function unaryHandler(
   logger: Logger,
 ): grpc.handleUnaryCall<MessageObject, MessageObject> {
   const rpc = `${method.parent.typeName}/${method.name}`;
+  // Core answers repeated reads with one frozen object (its read cache); its message is made
+  // once, frozen too, so that its encoding is also made once (withSharedResponses).
+  const messages = new WeakMap<object, MessageObject>();
+  const toMessage = (result: MessageObject): MessageObject => {
+    if (!Object.isFrozen(result)) return jsonToMessage(method.output, result);
+    let message = messages.get(result);
+    if (message === undefined) messages.set(result, (message = deepFreeze(jsonToMessage(method.output, result))));
+    return message;
+  };
   return (call, callback) => {
     const requestId = requestIdOf(call.metadata);
     const run = async (): Promise<MessageObject> => {
       const ctx = callContextFrom(requestId, call.metadata, call.getPeer());
       const result = await operation(ctx, messageToJson(method.input, call.request, "params"));
       // Delete resolves with nothing; its response is google.protobuf.Empty.
-      return jsonToMessage(method.output, (result ?? {}) as MessageObject);
+      return toMessage((result ?? {}) as MessageObject);
     };
     run().then(
       (response) => callback(null, response),
@@ -137,6 +146,24 @@ function unaryHandler(
       },
     );
   };
+}
+
+/** A service definition whose responses, when frozen (shared), are encoded once each. */
+function withSharedResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: grpc.ServiceDefinition = {};
+  for (const [key, definition] of Object.entries(service)) {
+    const encode = definition.responseSerialize;
+    const encoded = new WeakMap<object, Buffer>();
+    // grpc-js copies the bytes into each call's frame, so one buffer can serve every call.
+    const responseSerialize = (value: object): Buffer => {
+      if (!Object.isFrozen(value)) return encode(value);
+      let bytes = encoded.get(value);
+      if (bytes === undefined) encoded.set(value, (bytes = encode(value)));
+      return bytes;
+    };
+    out[key] = { ...definition, responseSerialize };
+  }
+  return out;
 }
 
 /**

@@ -384,6 +384,40 @@ describe("the gRPC server", () => {
     }
   });
 
+  test("a frozen result (a cached read core shares) is converted and encoded once, then answers every call", async () => {
+    const realmId = await newRealm("shared results");
+    const ctx = { requestId: "rq_test", credentials: { apiKey: adminKey }, realmId };
+    const user = (await rampart.users.create(ctx, { user: { username: "shared", first_name: "Sam" } })) as { id: string };
+    const result = await rampart.users.get(ctx, { id: user.id });
+    assert.ok(Object.isFrozen(result), "core shares Get results frozen");
+    let reads = 0;
+    const counted = new Proxy(result, {
+      get(target, key, receiver) {
+        // Awaiting a value looks up its `then` on every call; the fields are what a conversion reads.
+        if (key !== "then") reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const shared: Rampart = { ...rampart, users: { ...rampart.users, get: async () => counted } };
+    const { server, address: sharedAddress } = await extraServer(shared);
+    const client = new grpc.Client(sharedAddress, insecure);
+    try {
+      const call = () => unary(client, UserServiceService.getUser, { id: user.id, expands: [] }, keyMetadata(adminKey, realmId));
+      const first = await call();
+      assert.equal(first.error, null);
+      assert.equal(first.response?.id, user.id);
+      assert.equal(first.response?.first_name, "Sam");
+      const readsForOne = reads;
+      assert.ok(readsForOne > 0);
+      const second = await call();
+      assert.deepEqual(second.response, first.response);
+      assert.equal(reads, readsForOne, "the second call reused the first one's message");
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+    }
+  });
+
   test("shutdown lets an in-flight call finish and refuses new ones", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
