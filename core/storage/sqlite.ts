@@ -57,6 +57,11 @@ export class SqliteStore implements Sql {
     db.exec(`PRAGMA synchronous = ${synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
     db.exec("PRAGMA foreign_keys = ON");
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Each write body of a group commit runs in a savepoint, whose original pages go to a
+    // sub-journal; past 64 KiB in a transaction SQLite spills that to a temp file, one write
+    // per page. In memory instead, the inserts of an API-user create fell from ~40 to ~18 µs
+    // each (temporary sorts also stay in memory; hot reads plan none, lists are LIMITed).
+    db.exec("PRAGMA temp_store = MEMORY");
     this.#migrate();
   }
 

@@ -34,6 +34,8 @@ export function storageContract(driver: string, open: DriverFactory): void {
       assert.equal(again.get<{ user_version: number }>("PRAGMA user_version")?.user_version, MIGRATIONS.length);
       assert.equal(again.get<{ journal_mode: string }>("PRAGMA journal_mode")?.journal_mode, "wal");
       assert.equal(again.get<{ foreign_keys: number }>("PRAGMA foreign_keys")?.foreign_keys, 1);
+      // 2 = MEMORY: the savepoints of group commits keep their sub-journals off the disk.
+      assert.equal(again.get<{ temp_store: number }>("PRAGMA temp_store")?.temp_store, 2);
       again.close();
       done();
     });
