@@ -150,7 +150,7 @@ function unaryHandler(
 
 /** A service definition whose responses, when frozen (shared), are encoded once each. */
 function withSharedResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const out: grpc.ServiceDefinition = {};
+  const out: Record<string, grpc.MethodDefinition<object, object>> = {};
   for (const [key, definition] of Object.entries(service)) {
     const encode = definition.responseSerialize;
     const encoded = new WeakMap<object, Buffer>();
