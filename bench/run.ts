@@ -11,7 +11,7 @@
 import { cpus, loadavg, availableParallelism } from "node:os";
 import { join } from "node:path";
 import { measureGrpc } from "./lib/grpc_load.ts";
-import { measureHttp, measureTogether, summarize, type Measured, type Plan, type RunStats } from "./lib/http_load.ts";
+import { measureHttp, measureTogether, summarize, type HttpLoad, type Measured, type Plan, type RunStats } from "./lib/http_load.ts";
 import { cleanupAll, makeTempDir, REPO_ROOT, rssMiB, runForResult, sampleRss, sleep, spawnNode, waitForLine } from "./lib/proc.ts";
 import { startRampart, type RampartServer } from "./lib/rampart_server.ts";
 import { rowsTable, statementsTable, writeResults, type Results, type Row } from "./lib/report.ts";
@@ -153,20 +153,23 @@ async function main(): Promise<void> {
   }
 
   // -- HTTP: Fastify baseline, P1, P2, P4 ------------------------------------------------
-  // The baseline is measured before P1 and again after P4, and its figure is the median of
-  // both sets of runs: the machine drifts within minutes, and P1, P2 and P4 all sit between.
+  // The machine drifts within minutes (the baseline has read 19k and 30k in one run), so the
+  // baseline is measured before P1, between the scenarios and after P4, and each scenario is
+  // compared with the runs right before and right after it (B1 shows all of them). Hello
+  // needs no scale-up, so its warm-up is short.
   let fastifyRss: { idle: number | null; load: number | null } = { idle: null, load: null };
-  const fastifyRuns: RunStats[] = [];
+  const fastifyBlocks: RunStats[][] = [];
+  const helloPlan: Plan = options.quick ? { warmupSeconds: 0.5, runs: 2, seconds: 1.5 } : { ...plan, warmupSeconds: 1 };
   const measureFastify = async (when: string): Promise<void> => {
     log(`baseline: bare Fastify hello-world (${when})`);
-    const measured = await step("Fastify hello", async () => {
+    const measured = await step(`Fastify hello (${when})`, async () => {
       const child = spawnNode("bench/children/fastify_hello.ts");
       try {
         const port = (await waitForLine(child, /READY (\d+)/, 20_000, "fastify hello"))[1];
-        await sleep(500);
+        await sleep(200);
         const idle = rssMiB(child.pid);
         const sampler = sampleRss(child.pid);
-        const result = await measureHttp({ url: `http://127.0.0.1:${port}/`, connections }, plan);
+        const result = await measureHttp({ url: `http://127.0.0.1:${port}/`, connections }, helloPlan);
         if (fastifyRss.idle === null) fastifyRss = { idle, load: sampler.stop() };
         else sampler.stop();
         return result;
@@ -174,42 +177,45 @@ async function main(): Promise<void> {
         await child.stop();
       }
     });
-    if (!measured) return;
-    fastifyRuns.push(...measured.runs);
-    loads.fastify = summarize(fastifyRuns);
-    log(`  ${describe(measured)}; RSS idle ${fmt(fastifyRss.idle)} MiB, peak ${fmt(fastifyRss.load)} MiB`);
+    fastifyBlocks.push(measured?.runs ?? []);
+    if (measured) log(`  ${describe(measured)}; RSS idle ${fmt(fastifyRss.idle)} MiB, peak ${fmt(fastifyRss.load)} MiB`);
   };
-  await measureFastify("before P1");
-
+  /** The baseline of the scenario measured between hello blocks `i` and `i + 1`. */
+  const fastifyAround = (i: number): Measured | undefined => {
+    const runs = [...(fastifyBlocks[i] ?? []), ...(fastifyBlocks[i + 1] ?? [])];
+    return runs.length ? summarize(runs) : undefined;
+  };
+  const httpScenarios: [id: "P1" | "P2" | "P4", title: string, load: () => HttpLoad][] = ready
+    ? [
+        ["P1", "GET /v1/sessions/:token", () => p1Load(server, seed, adminKey, connections)],
+        ["P2", "POST /v1/users/authenticate_key", () => p2Load(server, seed, adminKey, connections)],
+        ["P4", "GET /v1/users/:id?expands=memberships (10 memberships)", () => p4Load(server, seed, adminKey, connections)],
+      ]
+    : [];
+  const fastifyFor: Partial<Record<"P1" | "P2" | "P4", Measured>> = {};
   let loadRss: number | null = null;
-  if (ready) {
-    log("P1: GET /v1/sessions/:token");
-    // Peak RSS over the whole P1 load (warm-up included: it is P1 load too).
-    const sampler = sampleRss(server.child.pid);
-    const p1 = await step("P1", () => measureHttp(p1Load(server, seed, adminKey, connections), plan));
-    const peak = sampler.stop();
-    if (p1) {
-      loads.P1 = p1;
-      loadRss = peak;
-      log(`  ${describe(p1)}; peak RSS ${fmt(loadRss)} MiB`);
+  await measureFastify("before P1");
+  for (const [index, [id, title, load]] of httpScenarios.entries()) {
+    log(`${id}: ${title}`);
+    // P1 also gives P8's peak RSS under load (warm-up included: it is P1 load too).
+    const sampler = id === "P1" && server ? sampleRss(server.child.pid) : undefined;
+    const measured = await step(id, () => measureHttp(load(), plan));
+    const peak = sampler?.stop() ?? null;
+    if (measured) {
+      loads[id] = measured;
+      if (id === "P1") loadRss = peak;
+      log(`  ${describe(measured)}${id === "P1" ? `; peak RSS ${fmt(loadRss)} MiB` : ""}`);
     }
-
-    log("P2: POST /v1/users/authenticate_key");
-    const p2 = await step("P2", () => measureHttp(p2Load(server, seed, adminKey, connections), plan));
-    if (p2) {
-      loads.P2 = p2;
-      log(`  ${describe(p2)}`);
-    }
-
-    log("P4: GET /v1/users/:id?expands=memberships (10 memberships)");
-    const p4 = await step("P4", () => measureHttp(p4Load(server, seed, adminKey, connections), plan));
-    if (p4) {
-      loads.P4 = p4;
-      log(`  ${describe(p4)}`);
-    }
+    const next = httpScenarios[index + 1];
+    await measureFastify(next ? `between ${id} and ${next[0]}` : `after ${id}`);
+    const around = fastifyAround(index);
+    if (around) fastifyFor[id] = around;
   }
-  await measureFastify("after P4");
-  if (loads.fastify) log(`  baseline over both: ${describe(loads.fastify)}`);
+  const allFastifyRuns = fastifyBlocks.flat();
+  if (allFastifyRuns.length) {
+    loads.fastify = summarize(allFastifyRuns);
+    log(`  baseline over all blocks: ${describe(loads.fastify)}`);
+  }
 
   // -- gRPC: echo baseline, P5 -----------------------------------------------------------
   log("baseline: bare grpc-js unary echo");
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
   const measureArgon = async (when: string): Promise<void> => {
     log(`baseline: argon2id hash time (@node-rs/argon2 m=19456 t=2 p=1), ${when}`);
     const timing = await step(`argon2id ${when}`, () =>
-      runForResult<ArgonTiming>("bench/children/argon2_time.ts", [options.quick ? "1" : "3", options.quick ? "1" : "3"], 120_000, "argon2id timing"),
+      runForResult<ArgonTiming>("bench/children/argon2_time.ts", [options.quick ? "1" : "3", options.quick ? "0.5" : "3"], 120_000, "argon2id timing"),
     );
     if (!timing) return;
     argonTimings.push(timing);
@@ -389,7 +395,7 @@ async function main(): Promise<void> {
     ...(invalid(m) ? { note: invalid(m)! } : {}),
   });
   rows.push(
-    baselineRow("B1", "baseline: bare Fastify hello-world, 50 connections (measured before P1 and after P4)", loads.fastify),
+    baselineRow("B1", "baseline: bare Fastify hello-world, 50 connections (all blocks: before P1, between the scenarios, after P4)", loads.fastify),
     baselineRow("B2", "baseline: bare grpc-js unary echo, 50 in flight", loads.echo),
     baselineRow("B3", `baseline: raw SQLite single-row commits (WAL, synchronous=${options.synchronous})`, loads.sqlite),
     {
@@ -405,8 +411,8 @@ async function main(): Promise<void> {
       target: "",
       met: null,
     },
-    loadRow("P1", "GET /v1/sessions/:token (managed realm)", loads.P1, loads.fastify, "Fastify hello", 0.5),
-    loadRow("P2", "POST /v1/users/authenticate_key", loads.P2, loads.fastify, "Fastify hello", 0.5),
+    loadRow("P1", "GET /v1/sessions/:token (managed realm)", loads.P1, fastifyFor.P1, "Fastify hello before and after", 0.5),
+    loadRow("P2", "POST /v1/users/authenticate_key", loads.P2, fastifyFor.P2, "Fastify hello before and after", 0.5),
   );
   const p2cost = statements.find((s) => s.id === "P2");
   rows.push({
@@ -450,7 +456,7 @@ async function main(): Promise<void> {
     met: p99ratio === null || invalid(busy) || invalid(idle) ? false : p99ratio <= 3,
     ...(probeNote ? { note: probeNote } : {}),
   });
-  rows.push(loadRow("P4", "GET /v1/users/:id?expands=memberships (10)", loads.P4, loads.fastify, "Fastify hello", 0.4));
+  rows.push(loadRow("P4", "GET /v1/users/:id?expands=memberships (10)", loads.P4, fastifyFor.P4, "Fastify hello before and after", 0.4));
   const c10 = statements.find((s) => s.id === "P4");
   const c100 = statements.find((s) => s.id === "P4/100");
   rows.push({
