@@ -54,5 +54,10 @@ test("metrics count requests, gRPC calls, logins, deliveries and the database", 
   assert.ok((sample(text, "rampart_webhook_deliveries", { state: "in_progress" }) ?? 0) >= 1, "the delivery to a dead receiver is pending");
   assert.ok((sample(text, "rampart_sqlite_bytes") ?? 0) > 10_000);
   assert.ok((sample(text, "rampart_process_resident_memory_bytes") ?? 0) > 0);
+  // Counts are handed over at each scrape; a second scrape shows the same totals, not twice.
+  const again = await (await fetch(`${server.url}/metrics`)).text();
+  assert.equal(sample(again, "rampart_http_requests_total", { route: "/v1/users", method: "POST", status: "201" }), 1);
+  assert.equal(sample(again, "rampart_logins_total", { kind: "password", outcome: "succeeded" }), 1);
+  assert.equal(sample(again, "rampart_http_requests_total", { route: "/metrics", method: "GET", status: "200" }), 1, "the first scrape itself");
   await server.stop();
 });
