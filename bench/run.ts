@@ -218,32 +218,38 @@ async function main(): Promise<void> {
   }
 
   // -- gRPC: echo baseline, P5 -----------------------------------------------------------
-  log("baseline: bare grpc-js unary echo");
-  const echo = await step("grpc-js echo", async () => {
-    const child = spawnNode("bench/children/grpc_echo_server.ts");
-    try {
-      const port = (await waitForLine(child, /READY (\d+)/, 20_000, "grpc echo server"))[1];
-      return await measureGrpc(
-        {
-          target: `127.0.0.1:${port}`,
-          protoFile: "echo.proto",
-          includeDirs: [join(REPO_ROOT, "bench", "fixtures")],
-          service: "bench.v1.EchoService",
-          method: "Echo",
-          request: { message: "hello world" },
-          metadata: {},
-          concurrency: connections,
-        },
-        plan,
-      );
-    } finally {
-      await child.stop();
-    }
-  });
-  if (echo) {
-    loads.echo = echo;
-    log(`  ${describe(echo)}`);
-  }
+  // Like hello around the HTTP scenarios: echo right before and right after P5, both counted.
+  const echoRuns: RunStats[] = [];
+  const echoPlan: Plan = options.quick ? { warmupSeconds: 1, runs: 2, seconds: 1.5 } : plan;
+  const measureEcho = async (when: string): Promise<void> => {
+    log(`baseline: bare grpc-js unary echo (${when})`);
+    const measured = await step(`grpc-js echo (${when})`, async () => {
+      const child = spawnNode("bench/children/grpc_echo_server.ts");
+      try {
+        const port = (await waitForLine(child, /READY (\d+)/, 20_000, "grpc echo server"))[1];
+        return await measureGrpc(
+          {
+            target: `127.0.0.1:${port}`,
+            protoFile: "echo.proto",
+            includeDirs: [join(REPO_ROOT, "bench", "fixtures")],
+            service: "bench.v1.EchoService",
+            method: "Echo",
+            request: { message: "hello world" },
+            metadata: {},
+            concurrency: connections,
+          },
+          echoPlan,
+        );
+      } finally {
+        await child.stop();
+      }
+    });
+    if (!measured) return;
+    echoRuns.push(...measured.runs);
+    loads.echo = summarize(echoRuns);
+    log(`  ${describe(measured)}`);
+  };
+  await measureEcho("before P5");
   if (ready) {
     log("P5: gRPC UserService/GetUser");
     const p5 = await step("P5", () => measureGrpc(p5Call(server, seed, adminKey, connections), plan));
@@ -251,6 +257,8 @@ async function main(): Promise<void> {
       loads.P5 = p5;
       log(`  ${describe(p5)}`);
     }
+    await measureEcho("after P5");
+    if (loads.echo) log(`  echo over both: ${describe(loads.echo)}`);
   }
 
   // -- P6: deep pages ----------------------------------------------------------------------
@@ -396,7 +404,7 @@ async function main(): Promise<void> {
   });
   rows.push(
     baselineRow("B1", "baseline: bare Fastify hello-world, 50 connections (all blocks: before P1, between the scenarios, after P4)", loads.fastify),
-    baselineRow("B2", "baseline: bare grpc-js unary echo, 50 in flight", loads.echo),
+    baselineRow("B2", "baseline: bare grpc-js unary echo, 50 in flight (before and after P5)", loads.echo),
     baselineRow("B3", `baseline: raw SQLite single-row commits (WAL, synchronous=${options.synchronous})`, loads.sqlite),
     {
       id: "B4",
