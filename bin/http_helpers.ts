@@ -250,6 +250,15 @@ export class HelperPool {
           (err: unknown) => child.connected && child.send({ t: "response", id: message.id, error: (err as Error).message } satisfies HelperMessage),
         );
         return;
+      case "observations":
+        for (const [route, method, status, seconds] of message.rows) this.#options.metrics.observe(route, method, status, seconds);
+        for (const [kind, outcome] of message.logins) this.#options.coreMetrics.login(kind, outcome);
+        return;
+      case "render":
+        void this.#options.metrics
+          .render()
+          .then(({ contentType, body }) => child.connected && child.send({ t: "rendered", id: message.id, contentType, body } satisfies HelperMessage));
+        return;
       default:
         return;
     }

@@ -132,6 +132,46 @@ describe("HTTP helper processes", () => {
     assert.ok(await gone(helper, 5000), "the helper exits with the primary");
   });
 
+  test("what a helper answers is counted in the primary's metrics, and /metrics answers through a helper", async () => {
+    const key = makeAdminKey();
+    const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
+    await helperPid(server);
+    const primary = server.child.pid!;
+    /** The text of GET /metrics on a connection of its own. */
+    const metricsText = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${server.url}/metrics`, { agent: false, timeout: 10_000 }, (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (c: string) => (text += c));
+          res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`/metrics: ${res.statusCode} ${text}`))));
+        });
+        req.on("timeout", () => req.destroy(new Error("/metrics: no answer within 10 s")));
+        req.on("error", reject);
+        req.end();
+      });
+    const refused = /rampart_http_requests_total\{route="\/v1\/users\/:id",method="GET",status="403"\} (\d+)/;
+    try {
+      // Only the helper can answer these (no API key: 403, nothing to set up).
+      process.kill(primary, "SIGSTOP");
+      for (let i = 0; i < 3; i++) assert.equal((await once(server, "GET", "/v1/users/nobody", {})).status, 403);
+      // The helper asks the frozen primary for the text, which it gets once the primary runs.
+      const scrape = metricsText();
+      await sleep(300);
+      process.kill(primary, "SIGCONT");
+      await scrape;
+      // The helper sends its observations once a second.
+      let counted: string | undefined;
+      for (let i = 0; i < 30 && counted === undefined; i++) {
+        await sleep(200);
+        counted = refused.exec(await metricsText())?.[1];
+      }
+      assert.equal(counted, "3", "the helper's three answers are counted where /metrics is rendered");
+    } finally {
+      if (alive(primary)) process.kill(primary, "SIGCONT");
+    }
+    assert.equal((await server.stop("SIGTERM")).code, 0, server.stderr());
+  });
+
   test("a helper whose primary is killed answers what waited for it with an error and exits", async () => {
     const key = makeAdminKey();
     const server = await startServer({ env: { RAMPART_ADMIN_KEY: key, RAMPART_HTTP_PROCESSES: "2", RAMPART_HTTP_SCALING: "always" } });
