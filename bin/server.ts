@@ -19,6 +19,7 @@ import {
   type ForwardedResponse,
   type HttpMetrics,
 } from "@rampart/http-bridge";
+import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { helperLink, HelperPool, type HelperMessage } from "./http_helpers.ts";
@@ -47,6 +48,25 @@ function open(config: Config, logger: Logger, metrics: MetricsSink): OpenRampart
   } catch (err) {
     fail(`RAMPART_DB: cannot open "${config.dbPath}": ${(err as Error).message}`);
   }
+}
+
+/**
+ * Shutdown, phase 1: keep serving for `ms`, but every answer tells the client to close its
+ * connection, so requests already sent (in socket buffers, not yet parsed) are still read
+ * and answered. Closing at once would count those connections as idle and reset them.
+ */
+async function drain(http: FastifyInstance, ms: number): Promise<void> {
+  startDraining(http);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Shutdown, phase 2: stop listening and finish in-flight requests; keep-alive connections
+ * are closed as they go idle (else they would hold the server open until their timeout).
+ */
+async function stopListening(http: FastifyInstance): Promise<void> {
+  setInterval(() => http.server.closeIdleConnections(), 100).unref();
+  await http.close();
 }
 
 /** The HTTP app as every serving process builds it (helpers pass `forwardWrites`). */
@@ -88,10 +108,8 @@ async function runHttpHelper(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (http) {
-      startDraining(http);
-      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
-      setInterval(() => http!.server.closeIdleConnections(), 100).unref();
-      await http.close();
+      await drain(http, config.shutdownDrainMs);
+      await stopListening(http);
     }
     link.flush();
     await rampart.close();
@@ -207,20 +225,12 @@ async function main(): Promise<void> {
     // Helpers may use a grace period of their own before this process's begins.
     const timer = setTimeout(() => fail("shutdown took longer than RAMPART_SHUTDOWN_GRACE_MS"), 2 * config.shutdownGraceMs + config.shutdownDrainMs + 4000);
     timer.unref();
-    // Phase 1, drain: keep serving, but tell clients to close their connections, and let the
-    // requests already sent (in socket buffers, not yet parsed) be read. Closing at once
-    // would count those connections as idle and reset them.
-    // HTTP helpers drain the same way, meanwhile; this process keeps answering the writes
-    // they forward until they are gone.
-    startDraining(http);
-    const helpersStopped = helpers.stop(config.shutdownGraceMs);
-    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
-    await helpersStopped;
-    // Phase 2: stop listening; keep-alive connections whose last request finishes are closed
-    // as they go idle (else they would hold the server open until their timeout).
-    setInterval(() => http.server.closeIdleConnections(), 100).unref();
-    // Webhook attempts get the same grace; unfinished ones stay pending for the next start.
-    await Promise.all([http.close(), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);
+    // Phase 1 (drain). HTTP helpers drain the same way, meanwhile; this process keeps
+    // answering the writes they forward until they are gone.
+    await Promise.all([drain(http, config.shutdownDrainMs), helpers.stop(config.shutdownGraceMs)]);
+    // Phase 2: stop listening. Webhook attempts get the same grace; unfinished ones stay
+    // pending for the next start.
+    await Promise.all([stopListening(http), grpc.shutdown(config.shutdownGraceMs), rampart.webhooks.stop(config.shutdownGraceMs)]);
     await rampart.close();
     logger.info("stopped");
     logger.flush?.();
