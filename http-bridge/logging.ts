@@ -94,14 +94,14 @@ export class RequestLogController extends LogController {
 
 type LogMethod = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 
+type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
+
 /**
  * A request's logger that becomes a real child logger (with the request id bound) only when
  * something is logged at an enabled level. Fastify makes one child per request; pino's
  * `child()` copies bindings and serializers, a measurable share of a fast request's time,
  * and at the default levels nearly every request logs nothing.
  */
-type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
-
 class LazyRequestLogger {
   readonly #parent: LevelAwareLogger;
   readonly #bindings: Record<string, unknown>;
