@@ -25,6 +25,13 @@ export interface CallContext {
   credentials: Credentials;
   /** The realm chosen by header/metadata (`X-Authrocket-Realm`), if any. */
   realmId?: string;
+  /**
+   * Set by a host on the calls whose requests it read from the OS in one batch of its event
+   * loop (the same number for all of them, a new one for each batch): those calls share one
+   * check for other processes' commits, made by the first of them, which is after all of
+   * them began to arrive. Absent, a call makes its own check.
+   */
+  ioTurn?: number;
 }
 
 /** Raw call parameters: path ids, query and body merged, exactly as received (core validates). */

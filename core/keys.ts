@@ -47,7 +47,7 @@ export class KeyRing {
     // Every call begins here: it sees whatever another process committed before it began
     // (a logout through another process, a revocation with the CLI).
     const rt = this.#rt();
-    rt.db.noticeOtherWriters(rt.clock(), true);
+    rt.db.noticeOtherWriters(rt.clock(), true, ctx.ioTurn);
     const { apiKey, account, bearer, trusted } = ctx.credentials;
     if (trusted !== undefined) {
       if (trusted === this.trustToken) return;

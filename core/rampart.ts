@@ -44,6 +44,8 @@ export interface OpenRampart extends Rampart {
   readonly statementCount: () => number;
   /** Write transactions committed so far (for "no write on the hot path" checks). */
   readonly writeCount: () => number;
+  /** Checks made so far for other processes' commits (see CallContext.ioTurn). */
+  readonly probeCount: () => number;
   /** Figures for monitoring: deliveries by state and the database size (pages in use × page size). */
   stats(): { deliveries: Record<string, number>; databaseBytes: number };
   /** A context that passes every permission check, for in-process operators (the CLI). */
@@ -136,6 +138,7 @@ export function openRampart(deps: OpenOptions): OpenRampart {
     importUser: importUserOperation(rt),
     statementCount: () => db.counter.count,
     writeCount: () => db.counter.writes,
+    probeCount: () => db.counter.probes,
     async bootstrap(adminKey) {
       if (!keyRing.isEmpty()) return null;
       const created = await keyRing.create(adminKey === undefined ? {} : { key: adminKey, name: "admin" });

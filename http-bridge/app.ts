@@ -12,6 +12,7 @@ import { registerBodyParsers } from "./body_parsers.ts";
 import { documentRoutes, type HttpMetrics, registerOperationsRoutes } from "./operations_routes.ts";
 import { forwardedRequestId, forwardWrites, WRITES, type ForwardedRequest, type ForwardedResponse } from "./forward.ts";
 import { callContextFrom } from "./call_context.ts";
+import { ioTurnOf } from "./io_turn.ts";
 import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, handleError, sendError, transportError } from "./error_reply.ts";
 import { parseFormEncoded, rawQueryOf } from "./form_params.ts";
 import { parseTrustedProxies } from "./client_ip.ts";
@@ -137,7 +138,10 @@ export function buildHttpApp(rampart: Rampart, options: HttpAppOptions = {}): Fa
     startDraining(app);
     done();
   });
+  app.decorateRequest("ioTurn", undefined);
+  // Synchronous and first, so that it runs in the callback of the socket read (io_turn.ts).
   app.addHook("onRequest", (request, reply, done) => {
+    request.ioTurn = ioTurnOf(request);
     reply.header(REQUEST_ID_HEADER, request.id);
     // While shutting down, every answer tells the client not to reuse its connection.
     if (draining.has(app)) reply.header("connection", "close");
@@ -192,7 +196,7 @@ function v1Handler(rampart: Rampart, route: RouteSpec) {
     const url = request.raw.url ?? "";
     const params: Params = { ...parseFormEncoded(rawQueryOf(url), "query"), ...(request.body as Params | undefined) };
     if (idIndex !== -1) params.id = decodePathId(rawPathSegment(url, idIndex) ?? "");
-    const result = await operation(callContextFrom(request.id, request.headers), params);
+    const result = await operation(callContextFrom(request.id, request.headers, request.ioTurn), params);
     reply.code(route.status);
     if (route.status === 204) return reply.send();
     return reply.header("content-type", JSON_CONTENT_TYPE).send(result);

@@ -31,10 +31,11 @@ export function credentialsFrom(headers: IncomingHttpHeaders): Credentials {
   return credentials;
 }
 
-/** The call context for one request: its id, its credentials and the `X-Authrocket-Realm` header. */
-export function callContextFrom(requestId: string, headers: IncomingHttpHeaders): CallContext {
+/** The call context for one request: its id, its credentials, the `X-Authrocket-Realm` header and its I/O turn. */
+export function callContextFrom(requestId: string, headers: IncomingHttpHeaders, ioTurn?: number): CallContext {
   const ctx: CallContext = { requestId, credentials: credentialsFrom(headers) };
   const realmId = header(headers, "x-authrocket-realm");
   if (realmId !== undefined) ctx.realmId = realmId;
+  if (ioTurn !== undefined) ctx.ioTurn = ioTurn;
   return ctx;
 }

@@ -471,6 +471,60 @@ describe("http bridge", () => {
     });
   });
 
+  describe("I/O turns", () => {
+    // A clock that stands still: a probe is shared only within one millisecond.
+    let frozen: OpenRampart;
+    let frozenApp: FastifyInstance;
+    let frozenPort: number;
+    let frozenKey: string;
+    before(async () => {
+      const now = Date.now();
+      frozen = await openRampart(nodeDeps({ path: join(dir, "frozen.db"), synchronous: "NORMAL", clock: () => now }));
+      frozenKey = (await frozen.keys.create({})).key as string;
+      frozenApp = buildHttpApp(frozen);
+      await frozenApp.listen({ host: "127.0.0.1", port: 0 });
+      frozenPort = (frozenApp.server.address() as AddressInfo).port;
+    });
+    after(async () => {
+      await frozenApp.close();
+      await frozen.close();
+    });
+
+    /** Writes `count` GETs in one TCP write and resolves once all `count` answers have arrived. */
+    function pipelined(count: number): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const one = `GET /v1/realms HTTP/1.1\r\nHost: x\r\nx-authrocket-api-key: ${frozenKey}\r\n\r\n`;
+        let text = "";
+        const socket = connect(frozenPort, "127.0.0.1", () => socket.write(one.repeat(count)));
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => {
+          text += chunk;
+          if (text.split("HTTP/1.1 200 OK").length - 1 === count) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on("error", reject);
+      });
+    }
+
+    it("requests read from a socket in one batch share one check for other processes' commits", async () => {
+      const probes = frozen.probeCount();
+      await pipelined(3);
+      assert.equal(frozen.probeCount() - probes, 1, "three requests, read at once: one probe");
+    });
+
+    it("a request read in a later batch probes again, and an injected request always does", async () => {
+      const headers = { "x-authrocket-api-key": frozenKey };
+      const before = frozen.probeCount();
+      for (let i = 0; i < 2; i++) assert.equal((await send(frozenPort, "/v1/realms", { headers })).status, 200);
+      assert.equal(frozen.probeCount() - before, 2, "each request came in its own batch");
+      const injected = frozen.probeCount();
+      for (let i = 0; i < 2; i++) assert.equal((await frozenApp.inject({ url: "/v1/realms", headers })).statusCode, 200);
+      assert.equal(frozen.probeCount() - injected, 2, "inject() may run in any phase of the event loop: no turn");
+    });
+  });
+
   describe("shedConnections", () => {
     it("closes exactly the next n answers' connections, then none", async () => {
       const shedding = buildHttpApp(rampart);

@@ -56,6 +56,36 @@ describe("cached reads", () => {
     await assert.rejects(t.rampart.sessions.get(ctx(), { id: user.token }), notFound("session.not_found"));
   });
 
+  test("calls of one I/O turn share a probe within a millisecond; a later turn or millisecond probes again", async () => {
+    const user = await login("ioturn");
+    const inTurn = (ioTurn?: number) => ({ ...ctx(), ...(ioTurn === undefined ? {} : { ioTurn }) });
+    const check = async (ioTurn?: number) => {
+      const probes = t.rampart.probeCount();
+      try {
+        await t.rampart.sessions.get(inTurn(ioTurn), { id: user.token });
+        return { found: true, probes: t.rampart.probeCount() - probes };
+      } catch (err) {
+        assert.ok(notFound("session.not_found")(err), String(err));
+        return { found: false, probes: t.rampart.probeCount() - probes };
+      }
+    };
+    tick();
+    assert.deepEqual(await check(10), { found: true, probes: 1 }, "the first call of a turn probes");
+    assert.deepEqual(await check(10), { found: true, probes: 0 }, "the next call of that turn shares its probe");
+    assert.deepEqual(await check(9), { found: true, probes: 0 }, "so does a call read in an earlier turn");
+    assert.deepEqual(await check(), { found: true, probes: 1 }, "a call without a turn always probes");
+
+    other.prepare("UPDATE sessions SET expires_at = 0 WHERE user_id = ?").run(user.id);
+    // A request of turn 10 began to arrive before the turn's probe, so before this commit.
+    assert.deepEqual(await check(10), { found: true, probes: 0 });
+    assert.deepEqual(await check(11), { found: false, probes: 1 }, "a later turn sees the commit");
+
+    other.prepare("UPDATE sessions SET expires_at = ? WHERE user_id = ?").run(Math.floor(now / 1000) + 3600, user.id);
+    tick();
+    // The sharing never outlives the millisecond: at most that long of another process's commits goes unseen.
+    assert.deepEqual(await check(11), { found: true, probes: 1 }, "the same turn in a later millisecond probes again");
+  });
+
   test("a user changed by another process reads changed, by id, username and api key", async () => {
     const api = (await t.rampart.users.create(ctx(), { user: { user_type: "api" } })) as { id: string };
     const key = ((await t.rampart.credentials.create(ctx(), { credential: { user_id: api.id, credential_type: "api_key" } })) as { api_key: string }).api_key;

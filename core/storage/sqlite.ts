@@ -25,6 +25,8 @@ export interface StatementCounter {
   count: number;
   /** Write transactions committed. */
   writes: number;
+  /** Checks for other processes' commits (`PRAGMA data_version`; not counted in `count`). */
+  probes: number;
 }
 
 /** Most hot-read results kept at once (the oldest goes first). */
@@ -42,11 +44,13 @@ export class SqliteStore implements Sql {
   readonly #cache = new Map<string, SqliteStatement>();
   #closed = false;
   readonly #rollbackListeners: (() => void)[] = [];
-  readonly counter: StatementCounter = { count: 0, writes: 0 };
+  readonly counter: StatementCounter = { count: 0, writes: 0, probes: 0 };
   readonly #reads = new Map<string, TimedValue<unknown>>();
   #dataVersion: unknown = undefined;
   #dataVersionCheckedAt = Number.NaN;
   #dataVersionProbe: SqliteStatement | undefined;
+  /** The newest I/O turn a forced probe was made in (see {@link noticeOtherWriters}). */
+  #probedTurn = Number.NEGATIVE_INFINITY;
   readonly #otherWriterListeners: (() => void)[] = [];
   /** True while a write body runs: its reads must see its own changes, so they skip the cache. */
   #writing = false;
@@ -114,10 +118,19 @@ export class SqliteStore implements Sql {
    * (`KeyRing.authorize`), so it sees every commit that finished before it began; the checks
    * later in the call are skipped within the same millisecond. On a change the cache of
    * reads is emptied and every {@link onOtherWriters} listener runs.
+   *
+   * `ioTurn` (CallContext.ioTurn) lets calls share a forced probe: a call whose request the
+   * host read in some batch of its event loop began to arrive before the host took that batch
+   * from the OS, so before any probe made by a call of that batch or a later one. Such a call
+   * skips its probe when one was made in the current millisecond, so that a request that
+   * arrived after its batch began (pipelined behind another; or past the first 1,024 ready
+   * sockets, which libuv takes in more than one round) misses at most that millisecond.
+   * A forced probe without a turn always runs.
    */
-  noticeOtherWriters(nowMs: number, force = false): void {
-    if (!force && nowMs === this.#dataVersionCheckedAt) return;
+  noticeOtherWriters(nowMs: number, force = false, ioTurn?: number): void {
+    if (nowMs === this.#dataVersionCheckedAt && (!force || (ioTurn !== undefined && ioTurn <= this.#probedTurn))) return;
     this.#dataVersionCheckedAt = nowMs;
+    if (ioTurn !== undefined && ioTurn > this.#probedTurn) this.#probedTurn = ioTurn;
     this.#probeDataVersion();
   }
 
@@ -127,7 +140,8 @@ export class SqliteStore implements Sql {
   }
 
   #probeDataVersion(): void {
-    // A probe, not a query: not counted in `counter` (which measures the queries a call needs).
+    // A probe, not a query: not in `counter.count` (which measures the queries a call needs).
+    this.counter.probes++;
     this.#dataVersionProbe ??= this.#db.prepare("PRAGMA data_version");
     const version = (this.#dataVersionProbe.get() as { data_version: number } | undefined)?.data_version;
     if (version === this.#dataVersion) return;
