@@ -28,13 +28,14 @@ import { performance } from "node:perf_hooks";
 import type { MetricsSink } from "@rampart/core";
 import type { ForwardedRequest, ForwardedResponse, HttpMetrics } from "@rampart/http-bridge";
 import type { Logger } from "pino";
+import { RequestTally, type TallyRows } from "./request_tally.ts";
 
 /** The messages between the primary and a helper (JSON over the IPC channel). */
 export type HelperMessage =
   | { t: "hello" }
   | { t: "serve"; csrfKey: string; forwardToken: string }
   | { t: "serving" }
-  | { t: "observations"; rows: [route: string, method: string, status: number, seconds: number][]; logins: Parameters<MetricsSink["login"]>[] }
+  | { t: "observations"; requests: TallyRows; logins: Parameters<MetricsSink["login"]>[] }
   | { t: "render"; id: number }
   | { t: "rendered"; id: number; contentType: string; body: string }
   | { t: "request"; id: number; request: ForwardedRequest }
@@ -124,8 +125,10 @@ export interface HelperPoolOptions {
   csrfKey: Uint8Array;
   /** The secret helpers send with forwarded requests (http-bridge forwardToken). */
   forwardToken: string;
-  /** The primary's HTTP metrics: helpers' observations are recorded here. */
+  /** The primary's HTTP metrics (`/metrics` text for helpers). */
   metrics: HttpMetrics;
+  /** Adds the requests a helper answered to the primary's metrics. */
+  helperRequests: (rows: TallyRows) => void;
   /** The primary's core metrics: helpers' login outcomes are counted here. */
   coreMetrics: MetricsSink;
   /** Answers a request a helper forwarded (the primary's app; see http-bridge/forward.ts). */
@@ -251,7 +254,7 @@ export class HelperPool {
         );
         return;
       case "observations":
-        for (const [route, method, status, seconds] of message.rows) this.#options.metrics.observe(route, method, status, seconds);
+        this.#options.helperRequests(message.requests);
         for (const [kind, outcome] of message.logins) this.#options.coreMetrics.login(kind, outcome);
         return;
       case "render":
@@ -343,13 +346,13 @@ export interface HelperLink {
  * may write are answered by the primary.
  */
 export function helperLink(send: (message: HelperMessage) => void): HelperLink {
-  let rows: [string, string, number, number][] = [];
+  const answered = new RequestTally();
   let logins: Parameters<MetricsSink["login"]>[] = [];
   const requests = new PrimaryRequests(send);
   const flush = (): void => {
+    const rows = answered.take();
     if (rows.length === 0 && logins.length === 0) return;
-    send({ t: "observations", rows, logins });
-    rows = [];
+    send({ t: "observations", requests: rows, logins });
     logins = [];
   };
   setInterval(flush, 1000).unref();
@@ -360,9 +363,7 @@ export function helperLink(send: (message: HelperMessage) => void): HelperLink {
       webhookAttempt: () => undefined,
     },
     metrics: {
-      observe(route, method, status, seconds) {
-        rows.push([route, method, status, seconds]);
-      },
+      observe: (route, method, status, seconds) => answered.observe(route, method, status, seconds),
       async render() {
         const answer = await requests.ask((id) => ({ t: "render", id }), "metrics", 5000);
         if (answer.t !== "rendered") throw new Error("the primary process sent no metrics");

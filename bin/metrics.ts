@@ -6,15 +6,16 @@
  */
 import type { MetricsSink, OpenRampart } from "@rampart/core";
 import type { HttpMetrics } from "@rampart/http-bridge";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from "prom-client";
+import { LATENCY_BUCKETS, RequestTally, type TallyRows } from "./request_tally.ts";
 
 /** Everything the server wires: the sinks to hand out, and `bind` once Rampart is open. */
 export interface ServerMetrics {
   registry: Registry;
   core: MetricsSink;
   http: HttpMetrics;
+  /** Adds the requests a helper answered (its tally's rows). */
+  addHelperRequests(rows: TallyRows): void;
   grpc: (method: string, code: string, seconds: number) => void;
   /** Connects the gauges that read Rampart (deliveries, database size) and the hash queue. */
   bind(rampart: OpenRampart, hashQueue: { readonly queued: number } | undefined): void;
@@ -46,32 +47,63 @@ class PendingCounts<Names extends string> {
   }
 }
 
+/** One sample of a metric family, as prom-client's registry formats it. */
+interface Sample {
+  metricName?: string;
+  labels: Record<string, string | number>;
+  sharedLabels?: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Registers a metric family whose samples are computed at scrape time (from a tally) rather
+ * than kept by prom-client. The registry reads any object with a name and `get()`; prom-client
+ * types that as its own metric classes only, hence the cast.
+ */
+function registerComputed(registry: Registry, name: string, help: string, type: "counter" | "histogram", samples: () => Sample[]): void {
+  const family = { name, help, type, aggregator: "sum", get: async () => ({ name, help, type, aggregator: "sum", values: samples() }), reset: () => undefined };
+  registry.registerMetric(family as unknown as Metric);
+}
+
+/** HTTP requests by route, method and status, and the latency histogram by route and method. */
+function registerHttpRequests(registry: Registry, tally: RequestTally): void {
+  registerComputed(registry, "rampart_http_requests_total", "HTTP requests answered", "counter", () => {
+    const samples: Sample[] = [];
+    for (const t of tally.routes())
+      for (const [status, n] of t.statuses) samples.push({ labels: { route: t.route, method: t.method, status: String(status) }, value: n });
+    return samples;
+  });
+  const histogram = "rampart_http_request_duration_seconds";
+  registerComputed(registry, histogram, "HTTP request latency", "histogram", () => {
+    const samples: Sample[] = [];
+    for (const t of tally.routes()) {
+      // The same lines, in the same order, as a prom-client Histogram writes.
+      const sharedLabels = { route: t.route, method: t.method };
+      let count = 0;
+      LATENCY_BUCKETS.forEach((le, i) => {
+        count += t.buckets[i]!;
+        samples.push({ metricName: `${histogram}_bucket`, labels: { le }, sharedLabels, value: count });
+      });
+      count += t.buckets[LATENCY_BUCKETS.length]!;
+      samples.push({ metricName: `${histogram}_bucket`, labels: { le: "+Inf" }, sharedLabels, value: count });
+      samples.push({ metricName: `${histogram}_sum`, labels: {}, sharedLabels, value: t.sum });
+      samples.push({ metricName: `${histogram}_count`, labels: {}, sharedLabels, value: count });
+    }
+    return samples;
+  });
+}
+
 export function createServerMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "rampart_" });
-  const pendingRequests = new PendingCounts(["route", "method", "status"] as const);
-  new Counter({
-    name: "rampart_http_requests_total",
-    help: "HTTP requests answered",
-    labelNames: ["route", "method", "status"],
-    registers: [registry],
-    collect() {
-      pendingRequests.flushInto(this);
-    },
-  });
-  const httpLatency = new Histogram({
-    name: "rampart_http_request_duration_seconds",
-    help: "HTTP request latency",
-    labelNames: ["route", "method"],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const requests = new RequestTally();
+  registerHttpRequests(registry, requests);
   const grpcCalls = new Counter({ name: "rampart_grpc_calls_total", help: "gRPC calls answered", labelNames: ["method", "code"], registers: [registry] });
   const grpcLatency = new Histogram({
     name: "rampart_grpc_call_duration_seconds",
     help: "gRPC call latency",
     labelNames: ["method"],
-    buckets: LATENCY_BUCKETS,
+    buckets: [...LATENCY_BUCKETS],
     registers: [registry],
   });
   const pendingLogins = new PendingCounts(["kind", "outcome"] as const);
@@ -126,14 +158,12 @@ export function createServerMetrics(): ServerMetrics {
       webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
     },
     http: {
-      observe(route, method, status, seconds) {
-        pendingRequests.add(route, method, String(status));
-        httpLatency.observe({ route, method }, seconds);
-      },
+      observe: (route, method, status, seconds) => requests.observe(route, method, status, seconds),
       async render() {
         return { contentType: registry.contentType, body: await registry.metrics() };
       },
     },
+    addHelperRequests: (rows) => requests.add(rows),
     grpc(method, code, seconds) {
       grpcCalls.inc({ method, code });
       grpcLatency.observe({ method }, seconds);

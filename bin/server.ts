@@ -204,6 +204,7 @@ async function main(): Promise<void> {
     ...shared,
     logger,
     metrics: metrics.http,
+    helperRequests: metrics.addHelperRequests,
     coreMetrics: metrics.core,
     answer: (request) => answerForwarded(http, request),
     counts: () => ({ requests, writes: rampart.writeCount() }),

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { Counter, Histogram, Registry } from "prom-client";
+import { createServerMetrics } from "../bin/metrics.ts";
+import { LATENCY_BUCKETS, RequestTally, type TallyRows } from "../bin/request_tally.ts";
 import { api, cleanupTempDirs, createRealm, grpcHealth, killAll, makeAdminKey, startServer } from "./helpers/process.ts";
 
 after(async () => {
@@ -60,4 +63,53 @@ test("metrics count requests, gRPC calls, logins, deliveries and the database", 
   assert.equal(sample(again, "rampart_logins_total", { kind: "password", outcome: "succeeded" }), 1);
   assert.equal(sample(again, "rampart_http_requests_total", { route: "/metrics", method: "GET", status: "200" }), 1, "the first scrape itself");
   await server.stop();
+});
+
+test("the HTTP request families read from a tally are what prom-client's Counter and Histogram write, also for a helper's rows", async () => {
+  const observations: [string, string, number, number][] = [
+    ["/v1/users/:id", "GET", 200, 0.0004],
+    ["/v1/users/:id", "GET", 404, 0.001],
+    ["/v1/users/:id", "GET", 200, 0.0011],
+    ["/v1/users", "POST", 201, 0.02],
+    ["/v1/users/:id", "GET", 200, 12],
+    ["unmatched", "GET", 404, 0.001],
+  ];
+  const reference = new Registry();
+  const histogram = new Histogram({
+    name: "rampart_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["route", "method"],
+    buckets: [...LATENCY_BUCKETS],
+    registers: [reference],
+  });
+  const counter = new Counter({
+    name: "rampart_http_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["route", "method", "status"],
+    registers: [reference],
+  });
+  for (const [route, method, status, seconds] of observations) {
+    histogram.observe({ route, method }, seconds);
+    counter.inc({ route, method, status: String(status) });
+  }
+  const httpLines = (text: string) =>
+    text
+      .split("\n")
+      .filter((line) => line.includes("rampart_http_request"))
+      .sort();
+  const expected = httpLines(await reference.metrics());
+  assert.ok(expected.length > 40, "the reference has every bucket line");
+
+  const direct = createServerMetrics();
+  for (const o of observations) direct.http.observe(...o);
+  assert.deepEqual(httpLines((await direct.http.render()).body), expected);
+
+  // A primary that answered half and received the other half from a helper, in two batches.
+  const primary = createServerMetrics();
+  const helper = new RequestTally();
+  observations.forEach((o, i) => (i % 2 === 0 ? primary.http.observe(...o) : helper.observe(...o)));
+  primary.addHelperRequests(JSON.parse(JSON.stringify(helper.take())) as TallyRows);
+  assert.deepEqual(helper.take(), [], "take empties the tally");
+  primary.addHelperRequests(helper.take());
+  assert.deepEqual(httpLines((await primary.http.render()).body), expected);
 });
