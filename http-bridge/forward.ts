@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CoreError } from "@rampart/core";
 
 /** Route `config` marking a route whose requests may write (forwarded by helpers). */
@@ -91,9 +91,7 @@ export function forwardWrites(
   forward: (request: ForwardedRequest) => Promise<ForwardedResponse>,
   options: { bodyLimit: number; token: string },
 ): void {
-  app.addHook("onRequest", async (request, reply) => {
-    if ((request.routeOptions.config as { writes?: boolean } | undefined)?.writes !== true) return;
-    forwarded.add(request);
+  const answerFromPrimary = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const answer = await forward({
       method: request.method,
       // As received: the primary applies its own rewrites (LoginRocket host routing) again.
@@ -103,7 +101,15 @@ export function forwardWrites(
       remoteAddress: request.socket.remoteAddress ?? "",
     });
     reply.code(answer.status).headers(answer.headers);
-    return reply.send(Buffer.from(answer.body));
+    reply.send(Buffer.from(answer.body));
+  };
+  // A callback hook, not an async one: the reads a helper answers itself (most of what it
+  // serves) pass without a promise and a microtask. A forwarded request is answered from the
+  // hook, which then never calls `done`; a failure goes to the error handler through `done`.
+  app.addHook("onRequest", (request, reply, done) => {
+    if ((request.routeOptions.config as { writes?: boolean } | undefined)?.writes !== true) return done();
+    forwarded.add(request);
+    answerFromPrimary(request, reply).then(undefined, done);
   });
 }
 

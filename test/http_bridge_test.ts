@@ -556,6 +556,43 @@ describe("http bridge", () => {
         await primary.close();
       }
     });
+
+    it("a helper answers reads itself, forwards writes, and turns a forwarding failure into a v1 error", async () => {
+      const forwardedUrls: string[] = [];
+      let primaryUp = true;
+      const helper = buildHttpApp(rampart, {
+        forwardToken: "shared-secret-token",
+        bodyLimit: 1024,
+        forwardWrites: async (request) => {
+          forwardedUrls.push(`${request.method} ${request.url}`);
+          if (!primaryUp) throw new Error("the primary process is gone");
+          return { status: 201, headers: { "content-type": "application/json; charset=utf-8" }, body: Buffer.from('{"forwarded":true}') };
+        },
+      });
+      try {
+        const read = await helper.inject({ url: `/v1/realms/${realmId}`, headers: auth });
+        assert.equal(read.statusCode, 200, read.body);
+        assert.deepEqual(forwardedUrls, [], "a read is answered by the helper");
+        const write = await helper.inject({ method: "POST", url: "/v1/realms", headers: { ...auth, ...JSON_HEADERS }, payload: { realm: { name: "x" } } });
+        assert.equal(write.statusCode, 201);
+        assert.deepEqual(write.json(), { forwarded: true });
+        assert.deepEqual(forwardedUrls, ["POST /v1/realms"]);
+        const tooLarge = await helper.inject({
+          method: "POST",
+          url: "/v1/realms",
+          headers: { ...auth, ...JSON_HEADERS },
+          payload: JSON.stringify({ realm: { name: "x".repeat(2000) } }),
+        });
+        assert.equal(tooLarge.statusCode, 413, tooLarge.body);
+        assert.equal(tooLarge.json().code, "request.too_large");
+        primaryUp = false;
+        const failed = await helper.inject({ method: "POST", url: "/v1/realms", headers: { ...auth, ...JSON_HEADERS }, payload: { realm: { name: "y" } } });
+        assert.equal(failed.statusCode, 500, failed.body);
+        assert.match(String(failed.headers["x-request-id"]), REQUEST_ID);
+      } finally {
+        await helper.close();
+      }
+    });
   });
 
   describe("request loggers", () => {
