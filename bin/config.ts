@@ -33,6 +33,8 @@ export interface Config {
   httpProcesses: number;
   /** `auto`: helpers start when this process is saturated and stop when idle; `always`: all run from the start. */
   httpScaling: "auto" | "always";
+  /** Nice value (0–19) of the thread pool where password hashes run; 0 leaves it as the server's. */
+  hashNice: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -103,5 +105,6 @@ export function loadConfig(env: Env): Config {
     loginRocketDomain: loginRocketDomain(env),
     httpProcesses: int(env, "RAMPART_HTTP_PROCESSES", Math.min(availableParallelism(), 16), 1, 64),
     httpScaling: oneOf(env, "RAMPART_HTTP_SCALING", ["auto", "always"] as const, "auto"),
+    hashNice: int(env, "RAMPART_HASH_NICE", 19, 0, 19),
   };
 }

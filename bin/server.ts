@@ -23,6 +23,7 @@ import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { helperLink, HelperPool, type HelperMessage } from "./http_helpers.ts";
+import { lowerThreadPoolPriority } from "./thread_pool_priority.ts";
 import { createServerMetrics } from "./metrics.ts";
 
 /** The package version, shown in the OpenAPI document. */
@@ -148,6 +149,11 @@ async function main(): Promise<void> {
   const metrics = createServerMetrics();
   const rampart = open(config, logger, metrics.core);
   metrics.bind(rampart, rampart.hashQueue);
+  // Hashes yield the CPU to the event loop (bin/thread_pool_priority.ts).
+  const pool = await lowerThreadPoolPriority(config.hashNice);
+  if ("skipped" in pool) logger.info({ reason: pool.skipped }, "hash threads keep the server's priority");
+  else if (pool.threads.length < pool.poolSize) logger.warn({ found: pool.threads.length, pool_size: pool.poolSize }, "only some hash threads reniced");
+  else logger.debug({ threads: pool.threads.length, nice: pool.nice }, "hash threads reniced");
   // Requests answered by this process (its own and those helpers forwarded), for the helper
   // pool's write share.
   let requests = 0;

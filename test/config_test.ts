@@ -47,4 +47,11 @@ describe("loadConfig()", () => {
     assert.match(refusal({ RAMPART_HTTP_PROCESSES: "0" }), /^RAMPART_HTTP_PROCESSES: "0" is not a whole number between 1 and 64$/);
     assert.match(refusal({ RAMPART_HTTP_SCALING: "sometimes" }), /^RAMPART_HTTP_SCALING: "sometimes" must be one of auto, always$/);
   });
+
+  it("reads RAMPART_HASH_NICE (default 19, 0 = the server's own priority)", () => {
+    assert.equal(loadConfig({}).hashNice, 19);
+    assert.equal(loadConfig({ RAMPART_HASH_NICE: "0" }).hashNice, 0);
+    assert.match(refusal({ RAMPART_HASH_NICE: "20" }), /^RAMPART_HASH_NICE: "20" is not a whole number between 0 and 19$/);
+    assert.match(refusal({ RAMPART_HASH_NICE: "-5" }), /^RAMPART_HASH_NICE: "-5" is not a whole number between 0 and 19$/);
+  });
 });

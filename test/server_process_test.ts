@@ -4,7 +4,9 @@
  * and gRPC, and graceful shutdown with requests in flight.
  */
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { request as httpRequest, Agent } from "node:http";
+import { getPriority } from "node:os";
 import { after, before, describe, test } from "node:test";
 import {
   ACCOUNT_ID,
@@ -21,6 +23,7 @@ import {
   startServer,
   type ServerProcess,
 } from "./helpers/process.ts";
+import { threadPoolSize } from "../bin/thread_pool_priority.ts";
 
 after(async () => {
   await killAll();
@@ -100,6 +103,20 @@ describe("first start on an empty database, then a second start", () => {
   test("gRPC grpc.health.v1.Health/Check answers SERVING on the gRPC port", async () => {
     assert.equal(await grpcHealth(first.grpcPort), "SERVING");
   });
+
+  test(
+    "password hashes yield: libuv's pool threads at nice 19 (RAMPART_HASH_NICE), every other thread as started",
+    { skip: process.platform !== "linux" && "Linux only" },
+    () => {
+      const pid = first.child.pid!;
+      const start = getPriority(0);
+      const nices = readdirSync(`/proc/${pid}/task`).map((tid) => ({ tid: Number(tid), nice: getPriority(Number(tid)) }));
+      const lowered = nices.filter((t) => t.nice === 19);
+      assert.equal(lowered.length, start === 19 ? nices.length : threadPoolSize(process.env.UV_THREADPOOL_SIZE), JSON.stringify(nices));
+      assert.ok(!lowered.some((t) => t.tid === pid) || start === 19, "the event loop's thread keeps its priority");
+      for (const t of nices) if (t.nice !== 19) assert.equal(t.nice, start, `thread ${t.tid}`);
+    },
+  );
 
   test("SIGTERM → exit code 0; the account id was logged and no secret ever was", async () => {
     const exit = await first.stop("SIGTERM");
