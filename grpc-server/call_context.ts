@@ -39,14 +39,16 @@ export function credentialsFrom(metadata: Metadata): Credentials {
 
 /**
  * The call context for one call: its id, its credentials, the `x-authrocket-realm` entry and
- * the connection (`peer` is the call's `getPeer()`). Management operations ignore the
- * connection; LoginRocket records it as the end user's request.
+ * the connection (`peer` gives the call's `getPeer()`). Management operations ignore the
+ * connection; LoginRocket records it as the end user's request. It is read when first asked
+ * for: a management call (most of them) never parses the peer or the user agent.
  */
-export function callContextFrom(requestId: string, metadata: Metadata, peer: string): LoginRocketContext {
+export function callContextFrom(requestId: string, metadata: Metadata, peer: () => string): LoginRocketContext {
   const ctx: CallContext = { requestId, credentials: credentialsFrom(metadata) };
   const realmId = entry(metadata, "x-authrocket-realm");
   if (realmId !== undefined) ctx.realmId = realmId;
-  return { ...ctx, connection: connectionFrom(metadata, peer) };
+  let connection: RequestInfo | undefined;
+  return Object.defineProperty(ctx, "connection", { enumerable: true, get: () => (connection ??= connectionFrom(metadata, peer())) }) as LoginRocketContext;
 }
 
 /**

@@ -8,5 +8,5 @@ export { GRPC_STATUS_BY_KIND, METADATA } from "./status.ts";
 export { decodeStatusDetails, type DecodedStatus, type ErrorDetails } from "./status_details.ts";
 export { ConversionError, jsonToMessage, messageToJson, type JsonMode, type MessageObject } from "./convert.ts";
 export { operationOf, SERVICE_BINDINGS, type OperationName, type RpcOperation, type ServiceBinding } from "./routes.ts";
-export { connectionFrom, peerIp } from "./call_context.ts";
+export { callContextFrom, connectionFrom, peerIp } from "./call_context.ts";
 export { methodAt, schemaRegistry } from "./schema.ts";

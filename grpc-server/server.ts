@@ -132,7 +132,7 @@ function unaryHandler(
   return (call, callback) => {
     const requestId = requestIdOf(call.metadata);
     const run = async (): Promise<MessageObject> => {
-      const ctx = callContextFrom(requestId, call.metadata, call.getPeer());
+      const ctx = callContextFrom(requestId, call.metadata, () => call.getPeer());
       const result = await operation(ctx, messageToJson(method.input, call.request, "params"));
       // Delete resolves with nothing; its response is google.protobuf.Empty.
       return toMessage((result ?? {}) as MessageObject);

@@ -23,6 +23,7 @@ import { nodeDeps } from "@rampart/core/adapters/node";
 import { service as healthService } from "grpc-health-check";
 import { type ServiceError } from "@grpc/grpc-js";
 import {
+  callContextFrom,
   connectionFrom,
   createGrpcServer,
   decodeStatusDetails,
@@ -633,6 +634,19 @@ describe("the gRPC server", () => {
     assert.equal(connection.ip, "192.0.2.8");
     assert.equal(connection.client, `ua/${"x".repeat(252)}`);
     assert.deepEqual(connectionFrom(new grpc.Metadata(), "unknown"), { ip: null, client: null });
+  });
+
+  test("a call's context reads the peer only when the connection is asked for, and once", () => {
+    const md = new grpc.Metadata();
+    md.set("user-agent", "lazy/1");
+    md.set("x-authrocket-realm", "rm_x");
+    let peers = 0;
+    const ctx = callContextFrom("req-1", md, () => (peers++, "192.0.2.9:4000"));
+    assert.equal(ctx.realmId, "rm_x");
+    assert.equal(peers, 0, "a management call never looks at the peer");
+    assert.deepEqual(ctx.connection, { ip: "192.0.2.9", client: "lazy/1" });
+    assert.deepEqual(ctx.connection, { ip: "192.0.2.9", client: "lazy/1" });
+    assert.equal(peers, 1);
   });
 
   describe("LoginRocketService", () => {
