@@ -21,32 +21,6 @@ export interface ServerMetrics {
   bind(rampart: OpenRampart, hashQueue: { readonly queued: number } | undefined): void;
 }
 
-/**
- * Counts kept by their label values until a scrape, when they are added to a prom-client
- * Counter at once. prom-client builds and hashes a label key, and validates the labels, on
- * every `inc`: a few µs on each request's path; this is one Map update.
- */
-class PendingCounts<Names extends string> {
-  readonly #counts = new Map<string, number>();
-  readonly #names: readonly Names[];
-  constructor(names: readonly Names[]) {
-    this.#names = names;
-  }
-  /** One more for these label values (in the order of the names given to the constructor). */
-  add(...values: string[]): void {
-    const key = values.join("\n");
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
-  }
-  /** Moves the counts into `counter` (call from its `collect`). */
-  flushInto(counter: Counter<Names>): void {
-    for (const [key, n] of this.#counts) {
-      const values = key.split("\n");
-      counter.inc(Object.fromEntries(this.#names.map((name, i) => [name, values[i]!])) as Record<Names, string>, n);
-    }
-    this.#counts.clear();
-  }
-}
-
 /** One sample of a metric family, as prom-client's registry formats it. */
 interface Sample {
   metricName?: string;
@@ -106,16 +80,14 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [...LATENCY_BUCKETS],
     registers: [registry],
   });
-  const pendingLogins = new PendingCounts(["kind", "outcome"] as const);
-  new Counter({
-    name: "rampart_logins_total",
-    help: "Authentication attempts by kind and outcome",
-    labelNames: ["kind", "outcome"],
-    registers: [registry],
-    collect() {
-      pendingLogins.flushInto(this);
-    },
-  });
+  // Login outcomes counted in a Map (one update per login), read at scrape time.
+  const logins = new Map<string, number>();
+  registerComputed(registry, "rampart_logins_total", "Authentication attempts by kind and outcome", "counter", () =>
+    [...logins].map(([key, value]) => {
+      const [kind, outcome] = key.split("\n");
+      return { labels: { kind: kind!, outcome: outcome! }, value };
+    }),
+  );
   const webhookAttempts = new Counter({
     name: "rampart_webhook_attempts_total",
     help: "Webhook delivery attempts by outcome",
@@ -154,7 +126,10 @@ export function createServerMetrics(): ServerMetrics {
   return {
     registry,
     core: {
-      login: (kind, outcome) => pendingLogins.add(kind, outcome),
+      login(kind, outcome) {
+        const key = `${kind}\n${outcome}`;
+        logins.set(key, (logins.get(key) ?? 0) + 1);
+      },
       webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
     },
     http: {
