@@ -25,6 +25,7 @@ export type {
 } from "./api.ts";
 export { isReadOnlyOperation } from "./api.ts";
 export type { CallContext, Credentials, JsonObject, ListResult, Params } from "./context.ts";
+export { ioTurnNow } from "./io_turn.ts";
 export type { Clock, Logger, MetricsSink, PasswordHasher, RampartDeps, SqliteDatabase, SqliteStatement, SqlValue, ThrottleSettings } from "./deps.ts";
 export { ERROR_CATALOGUE, type ErrorCode } from "./error_catalogue.ts";
 export { CoreError, toCoreError, type ErrorKind, type FieldErrors, type RateLimitInfo } from "./errors.ts";

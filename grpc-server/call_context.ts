@@ -38,15 +38,16 @@ export function credentialsFrom(metadata: Metadata): Credentials {
 }
 
 /**
- * The call context for one call: its id, its credentials, the `x-authrocket-realm` entry and
- * the connection (`peer` gives the call's `getPeer()`). Management operations ignore the
+ * The call context for one call: its id, its credentials, the `x-authrocket-realm` entry, its
+ * I/O turn and the connection (`peer` gives the call's `getPeer()`). Management operations ignore the
  * connection; LoginRocket records it as the end user's request. It is read when first asked
  * for: a management call (most of them) never parses the peer or the user agent.
  */
-export function callContextFrom(requestId: string, metadata: Metadata, peer: () => string): LoginRocketContext {
+export function callContextFrom(requestId: string, metadata: Metadata, peer: () => string, ioTurn?: number): LoginRocketContext {
   const ctx: CallContext = { requestId, credentials: credentialsFrom(metadata) };
   const realmId = entry(metadata, "x-authrocket-realm");
   if (realmId !== undefined) ctx.realmId = realmId;
+  if (ioTurn !== undefined) ctx.ioTurn = ioTurn;
   let connection: RequestInfo | undefined;
   return Object.defineProperty(ctx, "connection", { enumerable: true, get: () => (connection ??= connectionFrom(metadata, peer())) }) as LoginRocketContext;
 }

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { deepFreeze, type Logger, type Rampart, newRequestId, toCoreError } from "@rampart/core";
+import { deepFreeze, ioTurnNow, type Logger, type Rampart, newRequestId, toCoreError } from "@rampart/core";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
 import { callContextFrom } from "./call_context.ts";
 import { jsonToMessage, type MessageObject, messageToJson } from "./convert.ts";
@@ -131,8 +131,11 @@ function unaryHandler(
   };
   return (call, callback) => {
     const requestId = requestIdOf(call.metadata);
+    // grpc-js starts a call from the read of its last bytes: calls read together share one
+    // check for other processes' commits (core/io_turn.ts, ADR 0005).
+    const ioTurn = ioTurnNow();
     const run = async (): Promise<MessageObject> => {
-      const ctx = callContextFrom(requestId, call.metadata, () => call.getPeer());
+      const ctx = callContextFrom(requestId, call.metadata, () => call.getPeer(), ioTurn);
       const result = await operation(ctx, messageToJson(method.input, call.request, "params"));
       // Delete resolves with nothing; its response is google.protobuf.Empty.
       return toMessage((result ?? {}) as MessageObject);

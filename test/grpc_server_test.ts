@@ -611,6 +611,31 @@ describe("the gRPC server", () => {
     assert.deepEqual(cleared.response?.permissions, []);
   });
 
+  test("calls read together share one check for other processes' commits; a call read later checks again", async () => {
+    // A clock that stands still: a check is shared only within one millisecond.
+    const now = Date.now();
+    const frozen = openRampart(nodeDeps({ path: join(dir, "frozen.db"), synchronous: "NORMAL", clock: () => now }));
+    const key = (await frozen.keys.create({})).key as string;
+    const { server, address: at } = await extraServer(frozen);
+    const client = new grpc.Client(at, insecure);
+    try {
+      const md = keyMetadata(key);
+      assert.equal((await unary(client, RealmServiceService.listRealms, { expands: [] }, md)).error, null);
+      const before = frozen.probeCount();
+      const calls = await Promise.all(Array.from({ length: 20 }, () => unary(client, RealmServiceService.listRealms, { expands: [] }, md)));
+      for (const call of calls) assert.equal(call.error, null);
+      const together = frozen.probeCount() - before;
+      assert.ok(together >= 1 && together < 20, `20 calls sent at once, read in few batches: ${together} checks`);
+      const later = frozen.probeCount();
+      for (let i = 0; i < 2; i++) assert.equal((await unary(client, RealmServiceService.listRealms, { expands: [] }, md)).error, null);
+      assert.equal(frozen.probeCount() - later, 2, "each call sent after the last answer came in its own batch");
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+      await frozen.close();
+    }
+  });
+
   test("the connection: the peer's IP without port or brackets, the user agent cut to 255 characters", () => {
     const cases: [string, string | null][] = [
       ["127.0.0.1:50123", "127.0.0.1"],

@@ -8,6 +8,7 @@
  * Anything slow (password hashing, secret generation) happens before `write()` is called.
  */
 import type { SqliteDatabase, SqliteStatement, SqlValue } from "../deps.ts";
+import { afterThisTurn } from "../io_turn.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 /** Runs statements on the connection. Only ever used synchronously inside read()/write(). */
@@ -123,8 +124,9 @@ export class SqliteStore implements Sql {
    * host read in some batch of its event loop began to arrive before the host took that batch
    * from the OS, so before any probe made by a call of that batch or a later one. Such a call
    * skips its probe when one was made in the current millisecond, so that a request that
-   * arrived after its batch began (pipelined behind another; or past the first 1,024 ready
-   * sockets, which libuv takes in more than one round) misses at most that millisecond.
+   * arrived after its batch began (pipelined behind another, or multiplexed with others on an
+   * HTTP/2 connection; or past the first 1,024 ready sockets, which libuv takes in more than
+   * one round) misses at most that millisecond.
    * A forced probe without a turn always runs.
    */
   noticeOtherWriters(nowMs: number, force = false, ioTurn?: number): void {
@@ -185,7 +187,7 @@ export class SqliteStore implements Sql {
   write<T>(fn: (sql: Sql) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#queue.length === 1 && this.#lockWaitSince === undefined) defer(() => this.#flush());
+      if (this.#queue.length === 1 && this.#lockWaitSince === undefined) afterThisTurn(() => this.#flush());
     });
   }
 
@@ -209,7 +211,7 @@ export class SqliteStore implements Sql {
       this.#lockWaitSince ??= now;
       if (!isBusy(err) || now - this.#lockWaitSince >= BUSY_TIMEOUT_MS) throw err;
       this.#lockAttempts++;
-      if (this.#lockAttempts < 8) defer(() => this.#flush());
+      if (this.#lockAttempts < 8) afterThisTurn(() => this.#flush());
       else setTimeout(() => this.#flush(), 1);
       return "retry";
     } finally {
@@ -308,16 +310,6 @@ export class SqliteStore implements Sql {
     this.#db.close();
   }
 }
-
-/**
- * Runs `fn` after the current turn of the event loop, once the I/O callbacks of this turn
- * have queued their writes: `setImmediate` where the runtime has it (Node, Bun, Deno's
- * Node globals), else a zero timeout.
- */
-const defer: (fn: () => void) => void = (() => {
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-  return typeof immediate === "function" ? (fn) => void immediate(fn) : (fn) => void setTimeout(fn, 0);
-})();
 
 /** How long a write waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5000;
