@@ -28,14 +28,14 @@ import { performance } from "node:perf_hooks";
 import type { MetricsSink } from "@rampart/core";
 import type { ForwardedRequest, ForwardedResponse, HttpMetrics } from "@rampart/http-bridge";
 import type { Logger } from "pino";
-import { RequestTally, type TallyRows } from "./request_tally.ts";
+import { LoginTally, RequestTally, type LoginRows, type TallyRows } from "./request_tally.ts";
 
 /** The messages between the primary and a helper (JSON over the IPC channel). */
 export type HelperMessage =
   | { t: "hello" }
   | { t: "serve"; csrfKey: string; forwardToken: string }
   | { t: "serving" }
-  | { t: "observations"; requests: TallyRows; logins: Parameters<MetricsSink["login"]>[] }
+  | { t: "observations"; requests: TallyRows; logins: LoginRows }
   | { t: "render"; id: number }
   | { t: "rendered"; id: number; contentType: string; body: string }
   | { t: "request"; id: number; request: ForwardedRequest }
@@ -129,8 +129,8 @@ export interface HelperPoolOptions {
   metrics: HttpMetrics;
   /** Adds the requests a helper answered to the primary's metrics. */
   helperRequests: (rows: TallyRows) => void;
-  /** The primary's core metrics: helpers' login outcomes are counted here. */
-  coreMetrics: MetricsSink;
+  /** Adds the logins a helper counted to the primary's metrics. */
+  helperLogins: (rows: LoginRows) => void;
   /** Answers a request a helper forwarded (the primary's app; see http-bridge/forward.ts). */
   answer: (request: ForwardedRequest) => Promise<ForwardedResponse>;
   /** Requests answered and writes committed by the primary so far (for the write share). */
@@ -255,7 +255,7 @@ export class HelperPool {
         return;
       case "observations":
         this.#options.helperRequests(message.requests);
-        for (const [kind, outcome] of message.logins) this.#options.coreMetrics.login(kind, outcome);
+        this.#options.helperLogins(message.logins);
         return;
       case "render":
         void this.#options.metrics
@@ -347,18 +347,18 @@ export interface HelperLink {
  */
 export function helperLink(send: (message: HelperMessage) => void): HelperLink {
   const answered = new RequestTally();
-  let logins: Parameters<MetricsSink["login"]>[] = [];
+  const logins = new LoginTally();
   const requests = new PrimaryRequests(send);
   const flush = (): void => {
     const rows = answered.take();
-    if (rows.length === 0 && logins.length === 0) return;
-    send({ t: "observations", requests: rows, logins });
-    logins = [];
+    const counted = logins.take();
+    if (rows.length === 0 && counted.length === 0) return;
+    send({ t: "observations", requests: rows, logins: counted });
   };
   setInterval(flush, 1000).unref();
   return {
     core: {
-      login: (kind, outcome) => void logins.push([kind, outcome]),
+      login: (kind, outcome) => logins.observe(kind, outcome),
       // Helpers never deliver webhooks (the primary's worker does).
       webhookAttempt: () => undefined,
     },

@@ -7,7 +7,7 @@
 import type { MetricsSink, OpenRampart } from "@rampart/core";
 import type { HttpMetrics } from "@rampart/http-bridge";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from "prom-client";
-import { LATENCY_BUCKETS, RequestTally, type TallyRows } from "./request_tally.ts";
+import { LATENCY_BUCKETS, LoginTally, RequestTally, type LoginRows, type TallyRows } from "./request_tally.ts";
 
 /** Everything the server wires: the sinks to hand out, and `bind` once Rampart is open. */
 export interface ServerMetrics {
@@ -16,6 +16,8 @@ export interface ServerMetrics {
   http: HttpMetrics;
   /** Adds the requests a helper answered (its tally's rows). */
   addHelperRequests(rows: TallyRows): void;
+  /** Adds the logins a helper counted (its tally's rows). */
+  addHelperLogins(rows: LoginRows): void;
   grpc: (method: string, code: string, seconds: number) => void;
   /** Connects the gauges that read Rampart (deliveries, database size) and the hash queue. */
   bind(rampart: OpenRampart, hashQueue: { readonly queued: number } | undefined): void;
@@ -80,13 +82,9 @@ export function createServerMetrics(): ServerMetrics {
     buckets: [...LATENCY_BUCKETS],
     registers: [registry],
   });
-  // Login outcomes counted in a Map (one update per login), read at scrape time.
-  const logins = new Map<string, number>();
+  const logins = new LoginTally();
   registerComputed(registry, "rampart_logins_total", "Authentication attempts by kind and outcome", "counter", () =>
-    [...logins].map(([key, value]) => {
-      const [kind, outcome] = key.split("\n");
-      return { labels: { kind: kind!, outcome: outcome! }, value };
-    }),
+    logins.rows().map(([kind, outcome, value]) => ({ labels: { kind, outcome }, value })),
   );
   const webhookAttempts = new Counter({
     name: "rampart_webhook_attempts_total",
@@ -126,10 +124,7 @@ export function createServerMetrics(): ServerMetrics {
   return {
     registry,
     core: {
-      login(kind, outcome) {
-        const key = `${kind}\n${outcome}`;
-        logins.set(key, (logins.get(key) ?? 0) + 1);
-      },
+      login: (kind, outcome) => logins.observe(kind, outcome),
       webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
     },
     http: {
@@ -139,6 +134,7 @@ export function createServerMetrics(): ServerMetrics {
       },
     },
     addHelperRequests: (rows) => requests.add(rows),
+    addHelperLogins: (rows) => logins.add(rows),
     grpc(method, code, seconds) {
       grpcCalls.inc({ method, code });
       grpcLatency.observe({ method }, seconds);

@@ -1,10 +1,12 @@
 /**
- * HTTP requests by route and method — counts by status and a latency histogram — kept in
- * plain Maps. prom-client builds and hashes a label key, and validates the labels, on every
- * `inc` and `observe`: a few µs on each request's path, and the primary did it again for every
- * request a helper answered. A tally costs two Map lookups per request; helpers send theirs to
- * the primary as rows once a second, and the primary's is read at scrape time (metrics.ts).
+ * HTTP requests by route and method — counts by status and a latency histogram — and login
+ * outcomes, kept in plain Maps. prom-client builds and hashes a label key, and validates the
+ * labels, on every `inc` and `observe`: a few µs on each request's path, and the primary did
+ * it again for every request a helper answered. A tally costs a Map lookup or two per
+ * request; helpers send theirs to the primary as rows once a second, and the primary's is
+ * read at scrape time (metrics.ts).
  */
+import type { MetricsSink } from "@rampart/core";
 
 /** Latency bounds in seconds (Prometheus `le`), shared with the gRPC histogram. */
 export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -75,5 +77,42 @@ export class RequestTally {
       byRoute.set(route, tally);
     }
     return tally;
+  }
+}
+
+/** A login's kind and outcome (MetricsSink.login's arguments). */
+type LoginLabels = Parameters<MetricsSink["login"]>;
+
+/** Login counts as plain data (what a helper sends): kind, outcome, count. */
+export type LoginRows = [...LoginLabels, number][];
+
+/** Login outcomes by kind, counted in a Map: one update per login, rows at scrape or flush. */
+export class LoginTally {
+  /** By `kind + "\n" + outcome`. */
+  readonly #counts = new Map<string, number>();
+
+  observe(kind: LoginLabels[0], outcome: LoginLabels[1], count = 1): void {
+    const key = `${kind}\n${outcome}`;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + count);
+  }
+
+  /** Adds another tally's rows (a helper's) to this one. */
+  add(rows: LoginRows): void {
+    for (const [kind, outcome, count] of rows) this.observe(kind, outcome, count);
+  }
+
+  /** The counts as rows. */
+  rows(): LoginRows {
+    return [...this.#counts].map(([key, count]) => {
+      const [kind, outcome] = key.split("\n") as LoginLabels;
+      return [kind, outcome, count];
+    });
+  }
+
+  /** The counts as rows, and empties the tally. */
+  take(): LoginRows {
+    const rows = this.rows();
+    this.#counts.clear();
+    return rows;
   }
 }

@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     logger,
     metrics: metrics.http,
     helperRequests: metrics.addHelperRequests,
-    coreMetrics: metrics.core,
+    helperLogins: metrics.addHelperLogins,
     answer: (request) => answerForwarded(http, request),
     counts: () => ({ requests, writes: rampart.writeCount() }),
     // Clients already connected spread too: a share of them is asked to reconnect.

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
 import { createServerMetrics } from "../bin/metrics.ts";
-import { LATENCY_BUCKETS, RequestTally, type TallyRows } from "../bin/request_tally.ts";
+import { LATENCY_BUCKETS, LoginTally, RequestTally, type LoginRows, type TallyRows } from "../bin/request_tally.ts";
 import { api, cleanupTempDirs, createRealm, grpcHealth, killAll, makeAdminKey, startServer } from "./helpers/process.ts";
 
 after(async () => {
@@ -112,4 +112,25 @@ test("the HTTP request families read from a tally are what prom-client's Counter
   assert.deepEqual(helper.take(), [], "take empties the tally");
   primary.addHelperRequests(helper.take());
   assert.deepEqual(httpLines((await primary.http.render()).body), expected);
+});
+
+test("login counts from a helper arrive as one row per kind and outcome, added to the primary's", async () => {
+  const helper = new LoginTally();
+  for (let i = 0; i < 500; i++) helper.observe("api_key", "succeeded");
+  helper.observe("api_key", "failed");
+  const rows = helper.take();
+  assert.deepEqual(rows, [
+    ["api_key", "succeeded", 500],
+    ["api_key", "failed", 1],
+  ]);
+  assert.deepEqual(helper.take(), [], "take empties the tally");
+
+  const primary = createServerMetrics();
+  primary.core.login("api_key", "succeeded");
+  primary.core.login("password", "throttled");
+  primary.addHelperLogins(JSON.parse(JSON.stringify(rows)) as LoginRows);
+  const text = (await primary.http.render()).body;
+  assert.equal(sample(text, "rampart_logins_total", { kind: "api_key", outcome: "succeeded" }), 501);
+  assert.equal(sample(text, "rampart_logins_total", { kind: "api_key", outcome: "failed" }), 1);
+  assert.equal(sample(text, "rampart_logins_total", { kind: "password", outcome: "throttled" }), 1);
 });
